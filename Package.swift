@@ -1,0 +1,79 @@
+// swift-tools-version:6.0
+//
+// swiftcap: privilege-separated packet capture for Swift on Linux.
+//
+// Processes and where they live:
+//   Sources/PacketCapture   the client library an app links (no libpcap, no libcap)
+//   Sources/SwiftcapWire    the wire protocol, shared by client and helper
+//   Helper/                 the privileged helper process (libpcap, libcap, seccomp)
+//   Sources/swiftcap        the CLI, built on PacketCapture's public API only
+import PackageDescription
+
+let package = Package(
+    name: "swiftcap",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "PacketCapture", targets: ["PacketCapture"]),
+        .executable(name: "swiftcap", targets: ["swiftcap"]),
+        .executable(name: "swiftcap-helper", targets: ["swiftcap-helper"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: Shared
+
+        .target(name: "SwiftcapWire"),
+
+        // MARK: Client side
+
+        .target(name: "CPacketCaptureShims"),
+        .target(
+            name: "PacketCapture",
+            dependencies: ["SwiftcapWire", "CPacketCaptureShims"]
+        ),
+        .executableTarget(
+            name: "swiftcap",
+            dependencies: [
+                "PacketCapture",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: Helper (privileged process)
+
+        .target(
+            name: "CSwiftcapHelper",
+            path: "Helper/CSwiftcapHelper",
+            linkerSettings: [.linkedLibrary("pcap"), .linkedLibrary("cap")]
+        ),
+        .executableTarget(
+            name: "swiftcap-helper",
+            dependencies: ["SwiftcapWire", "CSwiftcapHelper"],
+            path: "Helper/swiftcap-helper",
+            // Under file capabilities the loader runs in secure mode and ignores
+            // $ORIGIN, so the Swift runtime must be inside the binary.
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+        ),
+
+        // MARK: Benchmarks
+
+        .executableTarget(
+            name: "swiftcap-bench",
+            dependencies: ["PacketCapture"],
+            path: "bench/swiftcap-bench"
+        ),
+
+        // MARK: Tests
+
+        .target(
+            name: "TestSupport",
+            dependencies: ["PacketCapture", "SwiftcapWire"],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "SwiftcapWireTests", dependencies: ["SwiftcapWire", "TestSupport"]),
+        .testTarget(name: "PacketCaptureTests", dependencies: ["PacketCapture", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["PacketCapture", "SwiftcapWire", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,103 @@
+extension WireMessage {
+    /// Appends this message as one complete frame (length, type, payload).
+    public func encode(into out: inout [UInt8]) {
+        var w = ByteWriter(capacity: 64)
+        encodePayload(into: &w)
+        precondition(w.bytes.count <= Wire.maxPayloadLength, "payload of \(frameType) exceeds the frame bound")
+        let length = UInt32(1 + w.bytes.count)
+        out.append(UInt8(truncatingIfNeeded: length >> 24)); out.append(UInt8(truncatingIfNeeded: length >> 16))
+        out.append(UInt8(truncatingIfNeeded: length >> 8)); out.append(UInt8(truncatingIfNeeded: length))
+        out.append(frameType.rawValue)
+        out.append(contentsOf: w.bytes)
+    }
+
+    /// This message as one frame.
+    public func encoded() -> [UInt8] {
+        var out: [UInt8] = []
+        encode(into: &out)
+        return out
+    }
+
+    func encodePayload(into w: inout ByteWriter) {
+        switch self {
+        case .hello(let h):
+            w.u16(h.protocolVersion); w.string(h.libpcapVersion)
+        case .open(let o):
+            w.string(o.device)
+            w.u32(o.snapshotLength)
+            w.bool(o.promiscuous)
+            w.u8(o.timeoutMode.rawValue)
+            w.u32(o.timeoutMilliseconds)
+            w.u32(o.bufferSize)
+            w.bool(o.monitorMode)
+            w.u8(o.direction.rawValue)
+            w.u8(o.timestampPrecision.rawValue)
+            o.filter.encode(into: &w)
+        case .inject(let bytes):
+            w.raw(bytes)
+        case .setFilter(let f):
+            f.encode(into: &w)
+        case .statisticsRequest, .close, .listDevices, .filterSet, .end:
+            break
+        case .compileFilter(let c):
+            w.u32(c.linkType); w.u32(c.snapshotLength); c.filter.encode(into: &w)
+        case .ready(let r):
+            w.u32(r.linkType); w.u32(r.snapshotLength); w.u8(r.timestampPrecision.rawValue); w.string(r.warning)
+        case .packet(let h, let bytes):
+            h.encode(into: &w); w.raw(bytes)
+        case .injected(let n):
+            w.u32(n)
+        case .statistics(let s):
+            w.u64(s.received); w.u64(s.droppedByKernel); w.u64(s.droppedByInterface); w.u64(s.sentByHelper)
+        case .devices(let devices):
+            w.u32(UInt32(devices.count))
+            for d in devices {
+                w.string(d.name); w.string(d.description); w.u32(d.flags)
+                w.u32(UInt32(d.addresses.count))
+                for a in d.addresses {
+                    w.u16(a.family)
+                    w.shortBytes(a.address); w.shortBytes(a.netmask); w.shortBytes(a.broadcast); w.shortBytes(a.destination)
+                }
+            }
+        case .program(let p):
+            w.u32(p.linkType); w.u32(UInt32(p.instructions.count))
+            for i in p.instructions { w.u16(i.code); w.u8(i.jt); w.u8(i.jf); w.u32(i.k) }
+        case .error(let e):
+            w.u16(e.code.rawValue); w.bool(e.fatal); w.string(e.message)
+        }
+    }
+}
+
+extension FilterSpec {
+    func encode(into w: inout ByteWriter) {
+        w.bool(optimize); w.u32(netmask); w.string(expression)
+    }
+}
+
+extension PacketHeader {
+    func encode(into w: inout ByteWriter) {
+        w.u64(UInt64(bitPattern: seconds)); w.u32(nanoseconds); w.u32(captureLength); w.u32(wireLength)
+    }
+
+    /// Writes a whole packet frame's header (length, type, fixed fields: 25 bytes)
+    /// at `p`; the caller copies `captureLength` packet bytes right after it.
+    /// This is the helper's hot path, so it writes straight into its output buffer.
+
+    public func writeFrameHeader(to p: UnsafeMutableRawPointer) {
+        @inline(__always) func be32(_ v: UInt32, _ at: Int) {
+            p.storeBytes(of: v.bigEndian, toByteOffset: at, as: UInt32.self)
+        }
+        be32(UInt32(1 + Wire.packetHeaderLength) + captureLength, 0)
+        p.storeBytes(of: FrameType.packet.rawValue, toByteOffset: 4, as: UInt8.self)
+        p.storeBytes(of: UInt64(bitPattern: seconds).bigEndian, toByteOffset: 5, as: UInt64.self)
+        be32(nanoseconds, 13)
+        be32(captureLength, 17)
+        be32(wireLength, 21)
+    }
+
+    /// Bytes a packet frame occupies on the wire.
+
+    public static func frameSize(captureLength: Int) -> Int {
+        Wire.frameHeaderLength + Wire.packetHeaderLength + captureLength
+    }
+}
