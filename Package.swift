@@ -71,7 +71,7 @@ let package = Package(
             dependencies: ["PacketCapture", "SwiftcapWire"],
             path: "Tests/TestSupport"
         ),
-        .testTarget(name: "SwiftcapWireTests", dependencies: ["SwiftcapWire", "TestSupport"]),
+        .testTarget(name: "SwiftcapWireTests", dependencies: ["SwiftcapWire"]),
         .testTarget(name: "PacketCaptureTests", dependencies: ["PacketCapture", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["PacketCapture", "SwiftcapWire", "TestSupport"]),
     ],
