@@ -1,0 +1,158 @@
+import CSwiftcapHelper
+import Glibc
+import SwiftcapWire
+
+/// An activated live capture: a `pcap_t` from pcap_create + pcap_activate.
+final class LiveCapture {
+    let handle: OpaquePointer
+    let device: String
+    let linkType: UInt32
+    let snapshotLength: Int
+    let precision: WireTimestampPrecision
+    /// pcap_activate's warning, empty when there was none.
+    let warning: String
+    /// pcap_get_selectable_fd: the packet socket.
+    let fd: CInt
+
+    /// Opens and activates `request.device` as the request says, installs its
+    /// filter and switches to non-blocking mode (pcap_create ... pcap_setnonblock).
+    init(_ request: OpenRequest, allowMonitorMode: Bool) throws(HelperError) {
+        let name = request.device
+        guard !name.utf8.contains(0) else { throw HelperError(.badRequest, "device name contains a NUL byte") }
+        if request.monitorMode && !allowMonitorMode {
+            throw HelperError(.badRequest, "monitor mode needs CAP_NET_ADMIN: the client must start the helper with --keep-net-admin")
+        }
+        guard request.timeoutMilliseconds <= UInt32(Int32.max), request.bufferSize <= UInt32(Int32.max) else {
+            throw HelperError(.badRequest, "timeout \(request.timeoutMilliseconds) ms or buffer size \(request.bufferSize) exceeds \(Int32.max)")
+        }
+
+        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
+        guard let handle = pcap_create(name, &errbuf) else {
+            throw HelperError(.activateFailed, "pcap_create(\"\(name)\"): \(errorBufferString(errbuf))")
+        }
+        self.handle = handle
+        self.device = name
+
+        // Options before activation; each returns PCAP_ERROR_ACTIVATED at worst, which cannot happen here.
+        pcap_set_snaplen(handle, CInt(request.snapshotLength))
+        pcap_set_promisc(handle, request.promiscuous ? 1 : 0)
+        switch request.timeoutMode {
+        case .immediate: pcap_set_immediate_mode(handle, 1)
+        case .milliseconds: pcap_set_timeout(handle, CInt(request.timeoutMilliseconds))
+        case .never: pcap_set_timeout(handle, 0)
+        }
+        if request.bufferSize != 0 { pcap_set_buffer_size(handle, CInt(request.bufferSize)) }
+        if request.monitorMode { pcap_set_rfmon(handle, 1) }
+        let wanted = request.timestampPrecision == .nanoseconds ? PCAP_TSTAMP_PRECISION_NANO : PCAP_TSTAMP_PRECISION_MICRO
+        if pcap_set_tstamp_precision(handle, CInt(wanted)) != 0 {
+            throw HelperError(.timestampPrecisionNotSupported,
+                              "\(name) does not support \(request.timestampPrecision) time stamps; open it with the other precision")
+        }
+
+        let status = pcap_activate(handle)
+        let detail = String(cString: pcap_geterr(handle))
+        if status < 0 { throw LiveCapture.activationError(status, device: name, detail: detail, request: request) }
+        warning = status > 0 ? detail : ""
+
+        let direction = switch request.direction {
+        case .inOut: PCAP_D_INOUT
+        case .in: PCAP_D_IN
+        case .out: PCAP_D_OUT
+        }
+        if pcap_setdirection(handle, direction) != 0 {
+            throw HelperError(.unsupported, "\(name) cannot restrict capture direction: \(String(cString: pcap_geterr(handle)))")
+        }
+
+        linkType = UInt32(bitPattern: pcap_datalink(handle))
+        snapshotLength = Int(pcap_snapshot(handle))
+        precision = pcap_get_tstamp_precision(handle) == CInt(PCAP_TSTAMP_PRECISION_NANO) ? .nanoseconds : .microseconds
+
+        if !request.filter.expression.isEmpty { try LiveCapture.installFilter(request.filter, on: handle) }
+
+        if pcap_setnonblock(handle, 1, &errbuf) != 0 {
+            throw HelperError(.captureFailed, "pcap_setnonblock(\(name)): \(errorBufferString(errbuf))")
+        }
+        let selectable = pcap_get_selectable_fd(handle)
+        guard selectable >= 0 else { throw HelperError(.captureFailed, "\(name) has no selectable file descriptor") }
+        fd = selectable
+    }
+
+    /// Maps a negative pcap_activate status to the wire code the client acts on.
+    private static func activationError(_ status: CInt, device: String, detail: String, request: OpenRequest) -> HelperError {
+        let quoted = "\"\(device)\""
+        switch status {
+        case PCAP_ERROR_NO_SUCH_DEVICE:
+            return HelperError(.noSuchDevice, "no capture device named \(quoted) (\(detail)); list devices to see what exists")
+        case PCAP_ERROR_PERM_DENIED:
+            return HelperError(.permissionDenied,
+                               "no permission to capture on \(quoted) (\(detail)); the helper needs CAP_NET_RAW: "
+                                   + "sudo setcap cap_net_raw=ep \(CommandLine.arguments.first ?? "swiftcap-helper")")
+        case PCAP_ERROR_PROMISC_PERM_DENIED:
+            return HelperError(.promiscuousPermissionDenied,
+                               "no permission to put \(quoted) into promiscuous mode (\(detail)); open it without promiscuous mode")
+        case PCAP_ERROR_RFMON_NOTSUP:
+            return HelperError(.unsupported, "\(quoted) does not support monitor mode (\(detail))")
+        case PCAP_ERROR_IFACE_NOT_UP:
+            return HelperError(.interfaceNotUp, "\(quoted) is not up (\(detail)); bring it up with: ip link set \(device) up")
+        case PCAP_ERROR_TSTAMP_PRECISION_NOTSUP:
+            return HelperError(.timestampPrecisionNotSupported,
+                               "\(quoted) does not support \(request.timestampPrecision) time stamps (\(detail))")
+        default:
+            return HelperError(.activateFailed, "activating \(quoted) failed: \(String(cString: pcap_statustostr(status))): \(detail)")
+        }
+    }
+
+    /// Compiles `spec` for this handle and installs it (pcap_compile + pcap_setfilter).
+    /// On failure the previous filter stays in place.
+    func setFilter(_ spec: FilterSpec) throws(HelperError) {
+        try LiveCapture.installFilter(spec, on: handle)
+    }
+
+    private static func installFilter(_ spec: FilterSpec, on handle: OpaquePointer) throws(HelperError) {
+        var program = try compileFilter(spec, on: handle)
+        defer { pcap_freecode(&program) }
+        guard pcap_setfilter(handle, &program) == 0 else {
+            throw HelperError(.filterInvalid, "pcap_setfilter: \(String(cString: pcap_geterr(handle)))")
+        }
+    }
+
+    /// Sends one packet (pcap_inject); returns the bytes written.
+    func inject(_ packet: [UInt8]) throws(HelperError) -> UInt32 {
+        let written = packet.withUnsafeBytes { pcap_inject(handle, $0.baseAddress, $0.count) }
+        guard written >= 0 else {
+            throw HelperError(.injectFailed, "inject of \(packet.count) bytes on \(device) failed: \(String(cString: pcap_geterr(handle)))")
+        }
+        return UInt32(written)
+    }
+
+    /// pcap_stats: packets received, dropped by the kernel, dropped by the interface.
+    func statistics() throws(HelperError) -> pcap_stat {
+        var stats = pcap_stat()
+        guard pcap_stats(handle, &stats) == 0 else {
+            throw HelperError(.captureFailed, "pcap_stats(\(device)): \(String(cString: pcap_geterr(handle)))")
+        }
+        return stats
+    }
+}
+
+/// The longest filter expression we compile: libpcap's parser copies it and
+/// allocates per token, and no useful filter comes near this.
+let maxFilterExpressionLength = 65536
+
+/// pcap_compile of `spec` on `handle`, with the expression's limits checked first.
+func compileFilter(_ spec: FilterSpec, on handle: OpaquePointer) throws(HelperError) -> bpf_program {
+    let length = spec.expression.utf8.count
+    guard length <= maxFilterExpressionLength else {
+        throw HelperError(.filterInvalid, "filter expression of \(length) bytes exceeds the limit of \(maxFilterExpressionLength)")
+    }
+    guard !spec.expression.utf8.contains(0) else { throw HelperError(.filterInvalid, "filter expression contains a NUL byte") }
+    var program = bpf_program()
+    guard pcap_compile(handle, &program, spec.expression, spec.optimize ? 1 : 0, spec.netmask) == 0 else {
+        let shown = spec.expression.count > 80 ? spec.expression.prefix(80) + "…" : Substring(spec.expression)
+        let reason = String(cString: pcap_geterr(handle))
+        // After the lock-down NSS cannot open /etc files or sockets, so names fail.
+        let hint = reason.hasPrefix("unknown ") ? "; names in filters resolve only when opening: use numeric addresses and ports" : ""
+        throw HelperError(.filterInvalid, "invalid filter \"\(shown)\": \(reason)\(hint)")
+    }
+    return program
+}

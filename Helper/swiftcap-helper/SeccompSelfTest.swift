@@ -1,0 +1,23 @@
+import Glibc
+
+/// `swiftcap-helper --self-test-seccomp` — FOR TESTS ONLY.
+///
+/// Installs exactly the allowlist the capture runs under, then calls dup(2) (a new
+/// descriptor is what the lock-down exists to prevent). Expected outcome: the
+/// kernel kills the process with SIGSYS. Returning is a failure (exit status 1).
+enum SeccompSelfTest {
+    static func run() -> Never {
+        do throws(HelperError) {
+            try System.setResourceLimit(RLIMIT_CORE, "RLIMIT_CORE", to: 0)
+            try System.setNoNewPrivileges()
+            try System.installSeccompAllowlist()
+        } catch {
+            diagnose("self-test: could not install the allowlist: \(error.message)")
+            terminate(1)
+        }
+        diagnose("self-test: allowlist installed; dup(2) must now kill this process with SIGSYS")
+        let fd = dup(STDERR_FILENO)
+        diagnose("self-test FAILED: dup(2) returned \(fd); the allowlist does not enforce")
+        terminate(1)
+    }
+}
