@@ -72,7 +72,7 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "SwiftcapWireTests", dependencies: ["SwiftcapWire"]),
-        .testTarget(name: "PacketCaptureTests", dependencies: ["PacketCapture", "TestSupport"]),
+        .testTarget(name: "PacketCaptureTests", dependencies: ["PacketCapture", "TestSupport"], exclude: ["Samples"]),
         .testTarget(name: "IntegrationTests", dependencies: ["PacketCapture", "SwiftcapWire", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -5,6 +5,6 @@ struct Swiftcap: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftcap",
         abstract: "Capture, inject and read packets without holding privileges.",
-        subcommands: [CaptureCommand.self, ReadCommand.self]
+        subcommands: [CaptureCommand.self, ReadCommand.self, DevicesCommand.self]
     )
 }

@@ -1,0 +1,71 @@
+import SwiftcapWire
+
+/// Compiles pcap-filter(7) expressions without a capture, for filtering packets
+/// read from files. libpcap runs in the helper (with no capability at all);
+/// the client validates and interprets the resulting BPF program.
+public enum FilterCompiler {
+    /// Compiles `expression` once per link type (pcap_open_dead + pcap_compile),
+    /// in one helper session.
+    /// - Throws: `.filterInvalid` with pcap's message for the first link type the
+    ///   expression does not compile for, `.filterTooLong` over 8192 bytes.
+    public static func compile(_ expression: String, linkTypes: [LinkType], snapshotLength: Int = 262_144,
+                               optimize: Bool = true, netmask: UInt32? = nil,
+                               helperPath: String? = nil) async throws(CaptureError) -> [LinkType: BPFProgram] {
+        guard (1 ... Wire.maxSnapshotLength).contains(snapshotLength) else {
+            throw CaptureError(.invalidArgument, "snapshotLength \(snapshotLength) is outside 1...\(Wire.maxSnapshotLength); pass a value in that range")
+        }
+        let spec = try CaptureOptions.filterSpec(expression, optimize: optimize, netmask: netmask, limit: 8192)
+        let unique = linkTypes.reduce(into: [LinkType]()) { if !$0.contains($1) { $0.append($1) } }
+        if unique.isEmpty { return [:] }
+        let session = try HelperSession.start(helperPath: helperPath, arguments: [], mode: .compile, interface: nil)
+        var programs: [LinkType: BPFProgram] = [:]
+        var failure: CaptureError? = nil
+        for link in unique {
+            let dlt = dataLinkType(for: link)
+            let request = CompileRequest(linkType: dlt, snapshotLength: UInt32(snapshotLength), filter: spec)
+            switch await session.request(.compileFilter(request), .compileFilter, filter: expression) {
+            case .success(.program(let program)):
+                guard program.linkType == dlt else {
+                    failure = CaptureError(.protocolViolation, "the helper compiled for link type \(program.linkType) when asked for \(dlt); the helper and the client must come from the same swiftcap version", helperPath: session.helperPath)
+                    break
+                }
+                do {
+                    programs[link] = try BPFProgram(instructions: program.instructions.map {
+                        BPFInstruction(code: $0.code, jt: $0.jt, jf: $0.jf, k: $0.k)
+                    })
+                } catch {
+                    failure = CaptureError(.protocolViolation, "the helper's program for link type \(link.rawValue) fails validation (\(error)); report this as a swiftcap bug", helperPath: session.helperPath)
+                }
+            case .success(.error(let e)):
+                failure = CaptureError.fromHelper(e, ErrorContext(helperPath: session.helperPath, interface: nil, filter: expression))
+                var message = failure!.message
+                message = "for link type \(link.rawValue): " + message
+                failure!.message = message
+            case .success(let other):
+                failure = CaptureError(.protocolViolation, "the helper answered compileFilter with \(other.frameType); the helper and the client must come from the same swiftcap version", helperPath: session.helperPath)
+            case .failure(let error):
+                failure = error
+            }
+            if failure != nil { break }
+        }
+        if case .failure(let error) = await session.request(.close, .close), failure == nil {
+            failure = error
+        }
+        await session.waitFinished()
+        if let failure { throw failure }
+        return programs
+    }
+
+    /// The DLT_ value pcap_open_dead expects for a LINKTYPE_ value from a file.
+    /// They are equal except for a few early types whose DLT_ numbers differ
+    /// between platforms (libpcap's linktype_to_dlt; these are Linux's values).
+    static func dataLinkType(for link: LinkType) -> UInt32 {
+        switch link.rawValue {
+        case 100: 11 // LINKTYPE_ATM_RFC1483 -> DLT_ATM_RFC1483
+        case 101: 12 // LINKTYPE_RAW -> DLT_RAW
+        case 102: 15 // LINKTYPE_SLIP_BSDOS -> DLT_SLIP_BSDOS
+        case 103: 16 // LINKTYPE_PPP_BSDOS -> DLT_PPP_BSDOS
+        default: link.rawValue
+        }
+    }
+}

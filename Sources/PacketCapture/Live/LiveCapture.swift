@@ -1,0 +1,175 @@
+import SwiftcapWire
+
+/// A live capture on one interface, done by a `swiftcap-helper` process.
+///
+/// The helper holds CAP_NET_RAW just long enough to open the capture; the
+/// application holds none. Each capture has its own helper and its own I/O
+/// thread; packets reach the application through a bounded queue, in batches.
+///
+///     let capture = try await LiveCapture.open(interface: "eth0", options: .init(filter: "tcp port 443"))
+///     for try await packet in capture.packets { ... }
+///     await capture.close()
+///
+/// A capture dropped without `close()` shuts its helper down in the background
+/// (stdin EOF, then SIGKILL after 2 s): no descriptor, thread or zombie remains.
+public final class LiveCapture: Sendable {
+    /// The interface captured on.
+    public let interface: String
+    /// pcap_datalink() of the open capture.
+    public let linkType: LinkType
+    /// pcap_snapshot() of the open capture (libpcap may lower what was asked).
+    public let snapshotLength: Int
+    /// What the capture really delivers.
+    public let timestampPrecision: TimestampPrecision
+    /// pcap_activate's warning, if it gave one.
+    public let warning: String?
+    /// The helper's process ID (for diagnostics and tests).
+    public let helperProcessID: Int32
+    /// pcap_lib_version() of the helper.
+    public let libpcapVersion: String
+    /// The helper executable in use.
+    public let helperPath: String
+
+    let session: HelperSession
+    private let filterLengthLimit: Int
+
+    private init(interface: String, ready: Ready, session: HelperSession, filterLengthLimit: Int) {
+        self.interface = interface
+        self.linkType = LinkType(rawValue: ready.linkType)
+        self.snapshotLength = Int(ready.snapshotLength)
+        self.timestampPrecision = TimestampPrecision(ready.timestampPrecision)
+        self.warning = ready.warning.isEmpty ? nil : ready.warning
+        self.helperProcessID = session.processID
+        self.libpcapVersion = session.libpcapVersion
+        self.helperPath = session.helperPath
+        self.session = session
+        self.filterLengthLimit = filterLengthLimit
+    }
+
+    deinit {
+        session.abandon()
+    }
+
+    /// Opens a capture.
+    ///
+    /// - Parameters:
+    ///   - interface: the interface name; nil captures on the default device
+    ///     (`NetworkDevice.defaultDevice`, the first of pcap_findalldevs).
+    ///   - options: see `CaptureOptions`.
+    ///
+    /// The helper is `options.helperPath`, else `$SWIFTCAP_HELPER`, else
+    /// `swiftcap-helper` next to the running executable, else
+    /// `/usr/local/libexec/swiftcap/swiftcap-helper`.
+    public static func open(interface: String? = nil, options: CaptureOptions = CaptureOptions()) async throws(CaptureError) -> LiveCapture {
+        // Check the options before starting anything.
+        _ = try options.openRequest(device: interface ?? "")
+        let device: String
+        if let interface {
+            device = interface
+        } else {
+            device = try await NetworkDevice.defaultDevice(helperPath: options.helperPath).name
+        }
+        let request = try options.openRequest(device: device)
+        let session = try HelperSession.start(helperPath: options.helperPath, arguments: options.monitorMode ? ["--keep-net-admin"] : [],
+                                              mode: .capture, interface: device, queueLimit: options.queueCapacity)
+        let reply = await session.request(.open(request), .open, filter: options.filter)
+        switch reply {
+        case .success(.ready(let ready)):
+            return LiveCapture(interface: device, ready: ready, session: session, filterLengthLimit: options.filterLengthLimit)
+        case .success(.error(let e)):
+            await session.waitFinished()
+            throw CaptureError.fromHelper(e, ErrorContext(helperPath: session.helperPath, interface: device, filter: options.filter))
+        case .success(let other):
+            session.abandon()
+            throw CaptureError(.protocolViolation, "the helper answered open with \(other.frameType); the helper and the client must come from the same swiftcap version", helperPath: session.helperPath)
+        case .failure(let error):
+            await session.waitFinished()
+            throw error
+        }
+    }
+
+    /// The captured packets, in order. Iteration ends (nil) after `close()` or
+    /// when the iterating task is cancelled, and throws `.helperTerminated` (or
+    /// the helper's fatal error) after the packets received before the helper ended.
+    public var packets: PacketStream { PacketStream(capture: self) }
+
+    /// The next packet, or nil when `timeout` passes first (or the task is cancelled).
+    /// - Throws: `.captureClosed` after `close()`, `.helperTerminated` when the helper is gone.
+    nonisolated(nonsending)
+    public func next(timeout: Duration) async throws(CaptureError) -> Packet? {
+        let deadline = saturatingAdd(monotonicNanoseconds(), max(0, timeout.saturatingNanoseconds))
+        switch await session.nextPacket(deadline: deadline) {
+        case .packet(let p): return p
+        case .none: return nil
+        case .failed(let e): throw e
+        }
+    }
+
+    /// Sends `bytes` as one packet (pcap_inject), link-layer header included.
+    /// - Returns: the number of bytes written.
+    /// - Throws: `.packetTooLarge` for an empty packet or one over 262144 bytes
+    ///   (before anything is sent), `.injectFailed` with pcap's message otherwise.
+    nonisolated(nonsending)
+    public func inject<C: Collection<UInt8>>(_ bytes: C) async throws(CaptureError) -> Int {
+        let count = bytes.count
+        guard count >= 1, count <= Wire.maxSnapshotLength else {
+            throw CaptureError(.packetTooLarge, "a packet to inject must be 1...\(Wire.maxSnapshotLength) bytes, this one is \(count); split the data over several packets that fit the interface MTU", helperPath: helperPath)
+        }
+        switch try await session.request(.inject(Array(bytes)), .inject).get() {
+        case .injected(let n): return Int(n)
+        case .error(let e): throw CaptureError.fromHelper(e, session.context)
+        default: throw unexpectedReply()
+        }
+    }
+
+    /// Replaces the filter (pcap_setfilter). On failure the old filter stays and
+    /// the error carries pcap's message.
+    nonisolated(nonsending)
+    public func setFilter(_ expression: String, optimize: Bool = true, netmask: UInt32? = nil) async throws(CaptureError) {
+        let spec = try CaptureOptions.filterSpec(expression, optimize: optimize, netmask: netmask, limit: filterLengthLimit)
+        switch try await session.request(.setFilter(spec), .setFilter, filter: expression).get() {
+        case .filterSet: return
+        case .error(let e):
+            var context = session.context
+            context.filter = expression
+            throw CaptureError.fromHelper(e, context)
+        default: throw unexpectedReply()
+        }
+    }
+
+    /// pcap_stats() of the capture plus the client's own count.
+    nonisolated(nonsending)
+    public func statistics() async throws(CaptureError) -> CaptureStatistics {
+        switch try await session.request(.statisticsRequest, .statistics).get() {
+        case .statistics(let s):
+            return CaptureStatistics(received: s.received, droppedByKernel: s.droppedByKernel, droppedByInterface: s.droppedByInterface,
+                                     delivered: session.delivered.load(ordering: .relaxed), sentByHelper: s.sentByHelper)
+        default: throw unexpectedReply()
+        }
+    }
+
+    /// Closes the capture: sends `close`, waits for `end` and the helper's exit
+    /// (SIGKILL after 2 s). Packets not yet taken are dropped, iteration ends.
+    /// Calling it again does nothing; any other use afterwards throws `.captureClosed`.
+    nonisolated(nonsending)
+    public func close() async {
+        await session.close()
+    }
+
+    private func unexpectedReply() -> CaptureError {
+        CaptureError(.protocolViolation, "the helper sent an unexpected reply; the helper and the client must come from the same swiftcap version", helperPath: helperPath)
+    }
+}
+
+/// Test and diagnostics hooks.
+extension LiveCapture {
+    /// Largest number of bytes the packet queue ever held (bounded by `queueCapacity`
+    /// plus what a reply may force through, see docs/PROTOCOL.md).
+    @_spi(Testing) public var peakQueuedBytes: Int { session.state.withLock { $0.queue.peakBytes } }
+    /// Bytes the packet queue holds now.
+    @_spi(Testing) public var queuedBytes: Int { session.state.withLock { $0.queue.bytes } }
+    /// Packets handed to the application so far.
+    @_spi(Testing) public var deliveredCount: UInt64 { session.delivered.load(ordering: .relaxed) }
+    /// Whether the helper has been reaped.
+    @_spi(Testing) public var helperFinished: Bool { session.isFinished }
+}
