@@ -60,6 +60,12 @@ struct CaptureCommand: AsyncParsableCommand {
     @Flag(name: .customLong("count"), help: "Print only the number of packets captured, at the end.")
     var countOnly = false
 
+    @Option(name: .customShort("w"), help: ArgumentHelp("Write packets to FILE (- for standard output) instead of printing them.", valueName: "file"))
+    var writeFile: String?
+
+    @Option(help: "Format of the -w file: pcap or pcapng (default pcapng).")
+    var format: ReadCommand.OutputFormat?
+
     @Option(help: ArgumentHelp("Stop after SECONDS seconds.", valueName: "seconds"))
     var duration: Double?
 
@@ -79,6 +85,10 @@ struct CaptureCommand: AsyncParsableCommand {
             throw ValidationError("-B must be between 1 and \(Int(UInt32.max) / 1024) KiB")
         }
         if json && countOnly { throw ValidationError("--json and --count exclude each other") }
+        if format != nil && writeFile == nil { throw ValidationError("--format applies to -w; add -w FILE") }
+        if writeFile == "-" && (json || countOnly) {
+            throw ValidationError("-w - writes the capture to standard output; drop --json/--count")
+        }
     }
 
     var options: CaptureOptions {
@@ -130,14 +140,41 @@ struct CaptureCommand: AsyncParsableCommand {
         Output.standardError("swiftcap: listening on \(capture.interface), link-type \(capture.linkType.rawValue), snapshot length \(capture.snapshotLength) bytes\n")
         if let warning = capture.warning { Output.standardError("swiftcap: warning: \(warning)\n") }
 
+        // -w: the file gets every packet; like tcpdump, nothing is printed per packet
+        // unless --json asks for it.
+        var writer: CaptureFileWriter?
+        if let writeFile {
+            do throws(CaptureFileError) {
+                let w = try CaptureFileWriter(path: writeFile, format: format?.captureFileFormat ?? .pcapng,
+                                              options: .init(pcapTimestampPrecision: capture.timestampPrecision == .nanoseconds ? .nanoseconds : .microseconds))
+                try w.addInterface(linkType: capture.linkType, snapshotLength: capture.snapshotLength, name: capture.interface,
+                                   timestampResolution: capture.timestampPrecision == .nanoseconds ? .nanoseconds : .microseconds)
+                writer = w
+            } catch {
+                Output.standardError("swiftcap: \(error)\n")
+                await capture.close()
+                throw ExitCode(1)
+            }
+        }
         let out = Output(flushEveryLine: isatty(STDOUT_FILENO) != 0)
         let limit = count
-        let mode: Int = countOnly ? 0 : (json ? 1 : 2)
+        let mode: Int = countOnly ? 0 : (json ? 1 : (writeFile != nil ? 0 : 2))
+        // Only the consumer task touches the writer until it has finished.
+        let fileOutput = UncheckedSendable(writer)
         let consumer = Task { () -> (Int, CaptureError?) in
+            let writer = fileOutput.value
             var n = 0
             do throws(CaptureError) {
                 for try await packet in capture.packets {
                     n += 1
+                    if let writer {
+                        do throws(CaptureFileError) {
+                            try writer.write(packet)
+                        } catch {
+                            Output.standardError("swiftcap: \(error)\n")
+                            return (n, CaptureError(.captureClosed, "stopped: the capture file could not be written"))
+                        }
+                    }
                     if mode == 1 {
                         out.line(PacketJSON.line(for: packet))
                     } else if mode == 2 {
@@ -169,6 +206,12 @@ struct CaptureCommand: AsyncParsableCommand {
         let (captured, failure) = await consumer.value
         for s in sources { s.cancel() }
         out.flush()
+        if let writer {
+            do throws(CaptureFileError) { try writer.close() } catch {
+                Output.standardError("swiftcap: \(error)\n")
+                throw ExitCode(1)
+            }
+        }
 
         if let failure {
             Output.standardError("swiftcap: \(failure.message)\n")
@@ -246,4 +289,10 @@ final class Output: Sendable {
         var bytes = Array(text.utf8)
         write(STDOUT_FILENO, &bytes)
     }
+}
+
+/// Hands a value to exactly one task that alone uses it.
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }
