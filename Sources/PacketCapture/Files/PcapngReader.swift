@@ -1,0 +1,388 @@
+// pcapng: a sequence of blocks (type u32, total length u32, body, total length
+// u32), in sections that each start with a Section Header Block fixing the
+// byte order and restarting interface numbering.
+
+/// What a packet block needs to know about its interface.
+struct InterfaceState {
+    let linkType: LinkType
+    let snapshotLength: UInt32
+    /// Longest captured length an EPB may claim.
+    let captureLimit: Int
+    let resolution: TimestampResolution
+    let timestampOffset: Int64
+}
+
+/// Sections and interfaces seen so far, for `CaptureFile.sections` and writers.
+final class SectionLog {
+    var sections: [PcapngSection] = []
+}
+
+struct PcapngWalker {
+    var window: ByteWindow
+    var offset = 0
+    var swapped = false
+    var sectionIndex = -1
+    var interfaces: [InterfaceState] = []
+    var packetCount = 0
+    /// Sum of the bytes touched ahead (see `ByteWindow.touch`).
+    var touched: UInt8 = 0
+    var touchMark = 0
+    /// Only follow SHBs and IDBs (for `linkTypes()` and `sections`).
+    let scanOnly: Bool
+    /// Also return views of the blocks that are not packets (SHB, IDB, NRB, ...).
+    var deliversOtherBlocks = false
+    unowned(unsafe) let file: CaptureFile
+
+    init(window: ByteWindow, file: CaptureFile, scanOnly: Bool = false) {
+        self.window = window
+        self.file = file
+        self.scanOnly = scanOnly
+    }
+
+    static func minimumLength(of type: UInt32) -> Int {
+        switch type {
+        case BlockType.sectionHeader: return 28
+        case BlockType.interfaceDescription: return 20
+        case BlockType.enhancedPacket, BlockType.obsoletePacket: return 32
+        case BlockType.simplePacket: return 16
+        default: return 12
+        }
+    }
+
+    static func name(of type: UInt32) -> String {
+        switch type {
+        case BlockType.sectionHeader: return "Section Header Block"
+        case BlockType.interfaceDescription: return "Interface Description Block"
+        case BlockType.enhancedPacket: return "Enhanced Packet Block"
+        case BlockType.simplePacket: return "Simple Packet Block"
+        case BlockType.obsoletePacket: return "Packet Block"
+        case BlockType.nameResolution: return "Name Resolution Block"
+        case BlockType.interfaceStatistics: return "Interface Statistics Block"
+        default: return "block of type 0x" + String(type, radix: 16)
+        }
+    }
+
+    var intactNote: String {
+        "The \(packetCount) packets before this offset are intact"
+    }
+
+    @inline(__always)
+    mutating func next() throws(CaptureFileError) -> PacketView? {
+        // Fast path: an Enhanced Packet Block of a known interface, all in the window.
+        let blockOffset = offset
+        touched &+= window.touch(blockOffset, ahead: touchDistance, mark: &touchMark)
+        if !scanOnly, let h = window.bytesIfPresent(at: blockOffset, count: 32),
+           h.loadU32(0, swapped) == BlockType.enhancedPacket {
+            let length = Int(h.loadU32(4, swapped))
+            let interfaceID = Int(h.loadU32(8, swapped))
+            let caplen = Int(h.loadU32(20, swapped))
+            let padded = (caplen &+ 3) & ~3
+            if length & 3 == 0, length <= maxBlockLength, padded <= length &- 32, interfaceID < interfaces.count,
+               let p = window.bytesIfPresent(at: blockOffset, count: length),
+               Int(p.loadU32(length &- 4, swapped)) == length {
+                let iface = interfaces[interfaceID]
+                if caplen <= iface.captureLimit {
+                    offset = blockOffset &+ length
+                    packetCount &+= 1
+                    let units = UInt64(p.loadU32(12, swapped)) << 32 | UInt64(p.loadU32(16, swapped))
+                    return PacketView(
+                        bytes: UnsafeRawBufferPointer(start: p + 28, count: caplen),
+                        wireLength: max(Int(p.loadU32(24, swapped)), caplen), linkType: iface.linkType,
+                        interfaceIndex: interfaceID, sectionIndex: sectionIndex, fileOffset: blockOffset,
+                        time: .units(units, resolution: iface.resolution, offset: iface.timestampOffset),
+                        block: UnsafeRawBufferPointer(start: p, count: length),
+                        options: UnsafeRawBufferPointer(start: p + 28 + padded, count: length &- 32 &- padded),
+                        swapped: swapped, blockType: BlockType.enhancedPacket, file: file)
+                }
+            }
+        }
+        return try slowNext()
+    }
+
+    /// Moves past the next packet without making a view (for counting): the
+    /// same checks as `next()`. Returns false at the end of the file.
+    @inline(__always)
+    mutating func skipPacket() throws(CaptureFileError) -> Bool {
+        let blockOffset = offset
+        touched &+= window.touch(blockOffset, ahead: touchDistance, mark: &touchMark)
+        if !scanOnly, let h = window.bytesIfPresent(at: blockOffset, count: 32),
+           h.loadU32(0, swapped) == BlockType.enhancedPacket {
+            let length = Int(h.loadU32(4, swapped))
+            let interfaceID = Int(h.loadU32(8, swapped))
+            let caplen = Int(h.loadU32(20, swapped))
+            if length & 3 == 0, length <= maxBlockLength, (caplen &+ 3) & ~3 <= length &- 32,
+               interfaceID < interfaces.count, caplen <= interfaces[interfaceID].captureLimit,
+               let p = window.bytesIfPresent(at: blockOffset, count: length),
+               Int(p.loadU32(length &- 4, swapped)) == length {
+                offset = blockOffset &+ length
+                packetCount &+= 1
+                return true
+            }
+        }
+        return try slowNext() != nil
+    }
+
+    /// Every block kind, every check, every error.
+    @inline(never)
+    mutating func slowNext() throws(CaptureFileError) -> PacketView? {
+        while true {
+            let blockOffset = offset
+            touched &+= window.touch(blockOffset, ahead: touchDistance, mark: &touchMark)
+            guard let h = try window.bytes(at: blockOffset, count: 8) else {
+                let left = window.available(from: blockOffset)
+                if left == 0 { return nil }
+                throw CaptureFileError(
+                    code: .truncated, offset: blockOffset,
+                    message: "the file ends \(left) bytes into the 8-byte header of a block; the capture was "
+                        + "cut short (its writer stopped, or the copy is incomplete). \(intactNote)")
+            }
+            let blockType: UInt32
+            let length: Int
+            // 0x0A0D0D0A reads the same in both byte orders.
+            if h.loadU32(0, false) == BlockType.sectionHeader {
+                guard let b = try window.bytes(at: blockOffset, count: 12) else {
+                    throw truncatedBlock(BlockType.sectionHeader, length: 28, at: blockOffset)
+                }
+                switch b.loadU32(8, false) {
+                case BlockType.byteOrderMagic: swapped = false
+                case BlockType.byteOrderMagic.byteSwapped: swapped = true
+                case let bom:
+                    throw CaptureFileError(
+                        code: blockOffset == 0 ? .unknownFormat : .malformedBlock, offset: blockOffset + 8,
+                        message: "a Section Header Block must carry the byte-order magic 0x1a2b3c4d, found 0x"
+                            + String(bom, radix: 16) + "; the file is damaged from this offset on. \(intactNote)")
+                }
+                blockType = BlockType.sectionHeader
+                length = Int(b.loadU32(4, swapped))
+            } else {
+                blockType = h.loadU32(0, swapped)
+                length = Int(h.loadU32(4, swapped))
+            }
+            try checkLength(length, of: blockType, at: blockOffset)
+
+            switch blockType {
+            case BlockType.enhancedPacket, BlockType.obsoletePacket, BlockType.simplePacket:
+                if scanOnly {
+                    try skip(length, of: blockType, at: blockOffset)
+                    offset = blockOffset + length
+                    continue
+                }
+                let p = try wholeBlock(length, of: blockType, at: blockOffset)
+                let view = try packet(p, type: blockType, length: length, at: blockOffset)
+                offset = blockOffset + length
+                packetCount &+= 1
+                return view
+            case BlockType.sectionHeader:
+                let p = try wholeBlock(length, of: blockType, at: blockOffset)
+                try sectionHeader(p, length: length, at: blockOffset)
+                if deliversOtherBlocks { return otherBlock(p, type: blockType, length: length, at: blockOffset) }
+            case BlockType.interfaceDescription:
+                let p = try wholeBlock(length, of: blockType, at: blockOffset)
+                try interfaceDescription(p, length: length, at: blockOffset)
+                if deliversOtherBlocks { return otherBlock(p, type: blockType, length: length, at: blockOffset) }
+            default:
+                if deliversOtherBlocks && !scanOnly {
+                    let p = try wholeBlock(length, of: blockType, at: blockOffset)
+                    return otherBlock(p, type: blockType, length: length, at: blockOffset)
+                }
+                try skip(length, of: blockType, at: blockOffset)
+            }
+            offset = blockOffset + length
+        }
+    }
+
+    /// Steps back to `view`, the packet just returned (its block is still buffered).
+    mutating func unread(_ view: PacketView) {
+        offset = view.fileOffset
+        packetCount -= 1
+    }
+
+    // MARK: Lengths
+
+    func checkLength(_ length: Int, of type: UInt32, at blockOffset: Int) throws(CaptureFileError) {
+        if length > maxBlockLength {
+            throw CaptureFileError(
+                code: .recordTooLong, offset: blockOffset,
+                message: "the \(Self.name(of: type)) claims a total length of \(length) bytes, above the "
+                    + "\(maxBlockLength >> 20) MiB this reader accepts; the file is damaged from this offset on. "
+                    + intactNote)
+        }
+        if length % 4 != 0 {
+            throw CaptureFileError(
+                code: .invalidBlockLength, offset: blockOffset,
+                message: "the \(Self.name(of: type)) has a total length of \(length), which is not a multiple "
+                    + "of 4 as pcapng requires; the file is damaged from this offset on. \(intactNote)")
+        }
+        let minimum = Self.minimumLength(of: type)
+        if length < minimum {
+            throw CaptureFileError(
+                code: .invalidBlockLength, offset: blockOffset,
+                message: "the \(Self.name(of: type)) has a total length of \(length), below the \(minimum) "
+                    + "bytes such a block needs; the file is damaged from this offset on. \(intactNote)")
+        }
+    }
+
+    mutating func wholeBlock(_ length: Int, of type: UInt32, at blockOffset: Int)
+        throws(CaptureFileError) -> UnsafeRawPointer {
+        guard let p = try window.bytes(at: blockOffset, count: length) else {
+            throw truncatedBlock(type, length: length, at: blockOffset)
+        }
+        let trailer = Int(p.loadU32(length - 4, swapped))
+        guard trailer == length else { throw mismatch(type, length, trailer, at: blockOffset) }
+        return p
+    }
+
+    mutating func skip(_ length: Int, of type: UInt32, at blockOffset: Int) throws(CaptureFileError) {
+        guard let t = try window.bytes(at: blockOffset + length - 4, count: 4) else {
+            throw truncatedBlock(type, length: length, at: blockOffset)
+        }
+        let trailer = Int(t.loadU32(0, swapped))
+        guard trailer == length else { throw mismatch(type, length, trailer, at: blockOffset) }
+    }
+
+    func truncatedBlock(_ type: UInt32, length: Int, at blockOffset: Int) -> CaptureFileError {
+        let left = window.available(from: blockOffset)
+        return CaptureFileError(
+            code: .truncated, offset: blockOffset,
+            message: "the \(Self.name(of: type)) is \(length) bytes long but the file ends \(left) bytes into it; "
+                + "the capture was cut short (its writer stopped, or the copy is incomplete). \(intactNote)")
+    }
+
+    func mismatch(_ type: UInt32, _ length: Int, _ trailer: Int, at blockOffset: Int) -> CaptureFileError {
+        CaptureFileError(
+            code: .blockLengthMismatch, offset: blockOffset,
+            message: "the \(Self.name(of: type)) starts with a total length of \(length) but ends with \(trailer); "
+                + "the block is damaged or the file was spliced. \(intactNote)")
+    }
+
+    // MARK: Blocks
+
+    mutating func sectionHeader(_ p: UnsafeRawPointer, length: Int, at blockOffset: Int) throws(CaptureFileError) {
+        let major = p.loadU16(12, swapped)
+        let minor = p.loadU16(14, swapped)
+        guard major == 1 else {
+            throw CaptureFileError(
+                code: .unsupportedVersion, offset: blockOffset + 12,
+                message: "pcapng version \(major).\(minor) is not supported (only 1.x exists); "
+                    + "the section header is damaged or the file comes from an incompatible writer. \(intactNote)")
+        }
+        sectionIndex += 1
+        interfaces.removeAll(keepingCapacity: true)
+        let log = file.log
+        if log.sections.count == sectionIndex {
+            let options = UnsafeRawBufferPointer(start: p + 24, count: length - 28)
+            log.sections.append(PcapngSection(
+                offset: blockOffset, isByteSwapped: swapped, versionMajor: major, versionMinor: minor,
+                sectionLength: Int64(bitPattern: p.loadU64(16, swapped)),
+                options: parseOptions(options, swapped: swapped, blockType: BlockType.sectionHeader),
+                interfaces: []))
+        }
+    }
+
+    mutating func interfaceDescription(_ p: UnsafeRawPointer, length: Int, at blockOffset: Int)
+        throws(CaptureFileError) {
+        let linkType = LinkType(rawValue: UInt32(p.loadU16(8, swapped)))
+        let snaplen = p.loadU32(12, swapped)
+        let options = UnsafeRawBufferPointer(start: p + 16, count: length - 20)
+        var resolution = TimestampResolution.microseconds
+        var tsOffset: Int64 = 0
+        for (code, value) in RawOptions(bytes: options, swapped: swapped) {
+            switch code {
+            case PcapngOption.ifTimestampResolution where value.count >= 1:
+                resolution = TimestampResolution(rawValue: value[0])
+            case PcapngOption.ifTimestampOffset where value.count == 8:
+                tsOffset = Int64(bitPattern: value.baseAddress!.loadU64(0, swapped))
+            default:
+                break
+            }
+        }
+        let limit = snaplen == 0 ? maxBlockLength : min(max(Int(snaplen), Int(standardMaxSnapshotLength)), maxBlockLength)
+        let log = file.log
+        if sectionIndex < log.sections.count, log.sections[sectionIndex].interfaces.count == interfaces.count {
+            let all = parseOptions(options, swapped: swapped, blockType: BlockType.interfaceDescription)
+            log.sections[sectionIndex].interfaces.append(PcapngInterface(
+                linkType: linkType, snapshotLength: snaplen, timestampResolution: resolution,
+                timestampOffset: tsOffset,
+                name: all.first { $0.code == PcapngOption.ifName }?.stringValue,
+                interfaceDescription: all.first { $0.code == PcapngOption.ifDescription }?.stringValue,
+                options: all, offset: blockOffset))
+        }
+        interfaces.append(InterfaceState(linkType: linkType, snapshotLength: snaplen, captureLimit: limit,
+                                         resolution: resolution, timestampOffset: tsOffset))
+    }
+
+    @inline(__always)
+    func packet(_ p: UnsafeRawPointer, type: UInt32, length: Int, at blockOffset: Int)
+        throws(CaptureFileError) -> PacketView {
+        let block = UnsafeRawBufferPointer(start: p, count: length)
+        if type == BlockType.simplePacket {
+            guard let iface = interfaces.first else { throw noInterface(type, at: blockOffset) }
+            let original = Int(p.loadU32(8, swapped))
+            var caplen = min(original, length - 16)
+            if iface.snapshotLength != 0 { caplen = min(caplen, Int(iface.snapshotLength)) }
+            return PacketView(
+                bytes: UnsafeRawBufferPointer(start: p + 12, count: caplen), wireLength: original,
+                linkType: iface.linkType, interfaceIndex: 0, sectionIndex: sectionIndex, fileOffset: blockOffset,
+                time: .none, block: block, options: UnsafeRawBufferPointer(start: nil, count: 0),
+                swapped: swapped, blockType: type, file: file)
+        }
+        let interfaceID = type == BlockType.enhancedPacket ? Int(p.loadU32(8, swapped)) : Int(p.loadU16(8, swapped))
+        guard interfaceID < interfaces.count else {
+            throw interfaces.isEmpty ? noInterface(type, at: blockOffset)
+                                     : undefinedInterface(interfaceID, type, at: blockOffset)
+        }
+        let iface = interfaces[interfaceID]
+        let caplen = Int(p.loadU32(20, swapped))
+        guard caplen <= iface.captureLimit else {
+            throw CaptureFileError(
+                code: .recordTooLong, offset: blockOffset,
+                message: "the \(Self.name(of: type)) claims a captured length of \(caplen) bytes, more than its "
+                    + "interface's snapshot length (\(iface.snapshotLength)) and the \(standardMaxSnapshotLength)"
+                    + "-byte maximum allow; the file is damaged from this offset on. \(intactNote)")
+        }
+        let padded = (caplen + 3) & ~3
+        guard padded <= length - 32 else {
+            throw CaptureFileError(
+                code: .malformedBlock, offset: blockOffset,
+                message: "the \(Self.name(of: type)) claims \(caplen) captured bytes but its total length of "
+                    + "\(length) leaves room for \(length - 32); the block is damaged. \(intactNote)")
+        }
+        let units = UInt64(p.loadU32(12, swapped)) << 32 | UInt64(p.loadU32(16, swapped))
+        return PacketView(
+            bytes: UnsafeRawBufferPointer(start: p + 28, count: caplen),
+            wireLength: max(Int(p.loadU32(24, swapped)), caplen),
+            linkType: iface.linkType, interfaceIndex: interfaceID, sectionIndex: sectionIndex,
+            fileOffset: blockOffset,
+            time: .units(units, resolution: iface.resolution, offset: iface.timestampOffset),
+            block: block, options: UnsafeRawBufferPointer(start: p + 28 + padded, count: length - 32 - padded),
+            swapped: swapped, blockType: type, file: file)
+    }
+
+    /// A view of a block that is not a packet; moves past it.
+    mutating func otherBlock(_ p: UnsafeRawPointer, type: UInt32, length: Int, at blockOffset: Int) -> PacketView {
+        offset = blockOffset + length
+        let none = UnsafeRawBufferPointer(start: nil, count: 0)
+        return PacketView(
+            bytes: none, wireLength: 0, linkType: LinkType(rawValue: 0),
+            interfaceIndex: type == BlockType.interfaceDescription ? interfaces.count - 1 : 0,
+            sectionIndex: sectionIndex, fileOffset: blockOffset, time: .none,
+            block: UnsafeRawBufferPointer(start: p, count: length), options: none, swapped: swapped,
+            blockType: type, file: file)
+    }
+
+    func noInterface(_ type: UInt32, at blockOffset: Int) -> CaptureFileError {
+        CaptureFileError(
+            code: .packetBeforeInterface, offset: blockOffset,
+            message: "a \(Self.name(of: type)) appears before any Interface Description Block of its section "
+                + "(section #\(sectionIndex)), so its link-layer type is unknown; the file was written "
+                + "incorrectly. \(intactNote)")
+    }
+
+    func undefinedInterface(_ id: Int, _ type: UInt32, at blockOffset: Int) -> CaptureFileError {
+        CaptureFileError(
+            code: .undefinedInterface, offset: blockOffset,
+            message: "the \(Self.name(of: type)) refers to interface \(id), but section #\(sectionIndex) "
+                + "defines only \(interfaces.count) interface(s) so far; the block is damaged or the "
+                + "file was spliced. \(intactNote)")
+    }
+}

@@ -1,0 +1,264 @@
+import ArgumentParser
+import PacketCapture
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `swiftcap read FILE|- [--json] [--count] [-c N] [-w OUT [--format pcap|pcapng]] [--helper PATH] [FILTER ...]`
+struct ReadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "read",
+        abstract: "Read packets from a pcap or pcapng file.",
+        discussion: """
+            Prints one line per packet (one JSON object with --json), or only how many \
+            packets matched (--count), and can write what it reads to another file (-w). \
+            A FILTER in pcap-filter syntax is compiled by the helper and run here. \
+            On a truncated or damaged file, every complete packet is printed, then the \
+            error, and the exit status is 1.
+            """)
+
+    enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+        case pcap, pcapng
+        var captureFileFormat: CaptureFileFormat { self == .pcap ? .pcap : .pcapng }
+    }
+
+    @Argument(help: "The pcap or pcapng file to read, or - for standard input.")
+    var file: String
+
+    @Argument(help: "A filter expression in pcap-filter syntax (e.g. tcp port 80).")
+    var filter: [String] = []
+
+    @Flag(help: "Print one JSON object per packet.")
+    var json = false
+
+    @Flag(help: "Print only the number of (matching) packets.")
+    var count = false
+
+    @Option(name: .customShort("c"), help: ArgumentHelp("Stop after N (matching) packets.", valueName: "N"))
+    var maxPackets: Int?
+
+    @Option(name: .customShort("w"), help: ArgumentHelp("Write the (matching) packets to OUT (- for standard output).",
+                                                        valueName: "OUT"))
+    var output: String?
+
+    @Option(help: "Format of the -w file (default: the input's).")
+    var format: OutputFormat?
+
+    @Option(help: ArgumentHelp("The swiftcap-helper executable that compiles FILTER.", valueName: "PATH"))
+    var helper: String?
+
+    func validate() throws {
+        if let maxPackets, maxPackets < 0 { throw ValidationError("-c needs a count of 0 or more") }
+        if format != nil && output == nil { throw ValidationError("--format applies to -w; add -w OUT") }
+        if json && count { throw ValidationError("--json and --count exclude each other") }
+        if output == "-" && (json || count) {
+            throw ValidationError("-w - writes the capture to standard output; drop --json/--count")
+        }
+    }
+
+    mutating func run() async throws {
+        let out = StandardOutput()
+        let input: CaptureFile
+        do {
+            input = try CaptureFile(path: file)
+        } catch {
+            Self.report(error)
+            throw ExitCode(1)
+        }
+
+        let expression = filter.joined(separator: " ")
+        var filterState = FilterState(active: !expression.isEmpty)
+        if filterState.active && input.linkTypesAreComplete {
+            let linkTypes = input.linkTypes()
+            do {
+                let programs = try await FilterCompiler.compile(
+                    expression, linkTypes: linkTypes, snapshotLength: 262_144, optimize: true, netmask: nil,
+                    helperPath: helper)
+                filterState.add(programs, for: linkTypes)
+            } catch {
+                Self.report(error)
+                throw ExitCode(1)
+            }
+        }
+
+        var writer: CaptureFileWriter?
+        if let output {
+            let outputFormat = format?.captureFileFormat ?? input.format
+            let linkTypes = input.linkTypes()
+            if outputFormat == .pcap && linkTypes.count > 1 {
+                Self.report("\(file) has several link-layer types (\(linkTypes.map(\.description).joined(separator: ", "))), "
+                    + "and a pcap file holds one: write pcapng (--format pcapng), or filter on one link type")
+                throw ExitCode(1)
+            }
+            do {
+                writer = try CaptureFileWriter(path: output, format: outputFormat)
+                try writer!.addInterfaces(of: input)
+            } catch {
+                Self.report(error)
+                throw ExitCode(1)
+            }
+        }
+
+        let limit = maxPackets ?? Int.max
+        var matched = 0
+        var failure: (any Error)?
+
+        if !filterState.active && writer == nil && count && limit == Int.max {
+            // The benchmarked path: the synchronous walk over the mapped file,
+            // every record checked, no view handed out, nothing allocated.
+            do {
+                try input.countPackets(into: &matched)
+            } catch {
+                failure = error
+            }
+        } else {
+            let mode: PrintMode = count ? .none : json ? .json : writer != nil ? .none : .text
+            var pendingLinkType: LinkType?
+            // pcapng→pcapng: copy the blocks that are not packets too (interfaces,
+            // name resolution, statistics, ...), so nothing Wireshark shows is lost.
+            let otherBlocks: ((PcapngBlockView) throws -> Void)? = writer.map { w in { try w.write(block: $0) } }
+            repeat {
+                pendingLinkType = nil
+                do {
+                    try input.readPackets(otherBlocks: otherBlocks, while: { view in
+                        if matched >= limit { return false }
+                        if filterState.active {
+                            guard let verdict = filterState.accepts(view) else {
+                                pendingLinkType = view.linkType   // a new link type in a stream: compile first
+                                return false
+                            }
+                            if !verdict { return true }
+                        }
+                        matched += 1
+                        switch mode {
+                        case .none: break
+                        case .json: out.line(PacketJSON.line(for: view.makePacket()))
+                        case .text: out.line(Self.textLine(view, pcapng: input.format == .pcapng))
+                        }
+                        try writer?.write(view: view)
+                        return true
+                    })
+                } catch {
+                    failure = error
+                }
+                if let linkType = pendingLinkType, failure == nil {
+                    // A pcapng stream declared a new link type: compile for it (and any
+                    // other new one), then resume with the packet that stopped the walk.
+                    let known = input.linkTypes().contains(linkType) ? input.linkTypes() : input.linkTypes() + [linkType]
+                    let missing = known.filter { !filterState.knows($0) }
+                    do {
+                        let programs = try await FilterCompiler.compile(
+                            expression, linkTypes: missing, snapshotLength: 262_144, optimize: true, netmask: nil,
+                            helperPath: helper)
+                        filterState.add(programs, for: missing)
+                    } catch {
+                        failure = error
+                    }
+                }
+            } while pendingLinkType != nil && failure == nil
+        }
+
+        if count { out.line(String(matched)) }
+        out.flush()
+        do {
+            try writer?.close()
+        } catch {
+            if failure == nil { failure = error }
+        }
+        if let failure {
+            Self.report(failure)
+        }
+        // Exit here rather than return: unmapping a large file explicitly (the
+        // CaptureFile's deinit) costs more than letting the kernel reclaim the
+        // whole address space at exit. Output is flushed and the writer closed.
+        Glibc.exit(failure == nil ? 0 : 1)
+    }
+
+    enum PrintMode { case none, json, text }
+
+    /// "SECONDS.NNNNNNNNN caplen N len N", as `capture` prints (ts "-" when the
+    /// block has none), then " linktype N interface N" for pcapng files.
+    static func textLine(_ view: PacketView, pcapng: Bool) -> String {
+        let ts = view.timestamp.map { $0.description } ?? "-"
+        var line = "\(ts) caplen \(view.captureLength) len \(view.wireLength)"
+        if pcapng { line += " linktype \(view.linkType.rawValue) interface \(view.interfaceIndex)" }
+        return line
+    }
+
+    static func report(_ error: any Error) {
+        report("\(error)")
+    }
+
+    static func report(_ message: String) {
+        let line = "swiftcap read: \(message)\n"
+        var bytes = Array(line.utf8)
+        bytes.withUnsafeMutableBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let n = write(2, raw.baseAddress! + done, raw.count - done)
+                if n <= 0 { if n < 0 && errno == EINTR { continue }; return }
+                done += n
+            }
+        }
+    }
+}
+
+/// Compiled filter programs by link type; a link type mapped to nil rejects everything.
+struct FilterState {
+    let active: Bool
+    private var programs: [LinkType: BPFProgram?] = [:]
+    private var lastLinkType: LinkType?
+    private var lastProgram: BPFProgram?
+
+    init(active: Bool) { self.active = active }
+
+    func knows(_ linkType: LinkType) -> Bool { programs[linkType] != nil }
+
+    mutating func add(_ compiled: [LinkType: BPFProgram], for linkTypes: [LinkType]) {
+        for linkType in linkTypes { programs[linkType] = .some(compiled[linkType]) }
+        for (linkType, program) in compiled { programs[linkType] = .some(program) }
+        lastLinkType = nil
+    }
+
+    /// true/false, or nil when no program exists for the view's link type yet.
+    mutating func accepts(_ view: PacketView) -> Bool? {
+        if view.linkType != lastLinkType {
+            guard let entry = programs[view.linkType] else { return nil }
+            lastLinkType = view.linkType
+            lastProgram = entry
+        }
+        guard let program = lastProgram else { return false }
+        return program.run(view.bytes, wireLength: view.wireLength) != 0
+    }
+}
+
+/// Standard output through a 64 KiB buffer (one `write` per many lines).
+final class StandardOutput {
+    private var buffer: [UInt8] = []
+
+    init() { buffer.reserveCapacity(1 << 16) }
+
+    func line(_ s: String) {
+        buffer.append(contentsOf: s.utf8)
+        buffer.append(0x0A)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    func flush() {
+        buffer.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let n = write(1, raw.baseAddress! + done, raw.count - done)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return }
+                done += n
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
