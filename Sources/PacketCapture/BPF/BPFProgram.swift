@@ -17,11 +17,17 @@ public struct BPFInstruction: Hashable, Sendable {
 /// executed here by a bounds-checked interpreter.
 public struct BPFProgram: Hashable, Sendable {
     public let instructions: [BPFInstruction]
+    /// The same program decoded for the interpreter: dense opcodes, absolute jump targets.
+    let compiled: [BPFCompiledInstruction]
 
     /// - Throws: `BPFProgramError` when the program could read outside scratch
     ///   memory, jump out of the program, or fall off its end.
     public init(instructions: [BPFInstruction]) throws(BPFProgramError) {
         try Self.validate(instructions)
         self.instructions = instructions
+        self.compiled = Self.compile(instructions)
     }
+
+    public static func == (a: BPFProgram, b: BPFProgram) -> Bool { a.instructions == b.instructions }
+    public func hash(into hasher: inout Hasher) { hasher.combine(instructions) }
 }
