@@ -223,10 +223,18 @@ struct ByteWindow {
     @inline(__always)
     func touch(_ offset: Int, ahead distance: Int, mark: inout Int) -> UInt8 {
         let target = offset &+ distance
-        guard target >= mark else { return 0 }
-        mark = (target | 63) &+ 1   // once per cache line
-        guard target < end, target >= start, let base else { return 0 }
-        return base.load(fromByteOffset: target &- start, as: UInt8.self)
+        guard target >= mark, let base else { return 0 }
+        // Every line up to the target, not only the one there: the headers sit at
+        // record boundaries we cannot know yet, and independent loads overlap.
+        var line = max(mark, target &- distance / 2, start) | 63
+        let last = min(target, end &- 1)
+        var sum: UInt8 = 0
+        while line <= last {
+            sum &+= base.load(fromByteOffset: line &- start, as: UInt8.self)
+            line &+= 64
+        }
+        mark = (target | 63) &+ 1
+        return sum
     }
 
     /// Bytes known to exist from `offset` (final after `bytes` returned nil).
