@@ -134,32 +134,43 @@ final class CaptureLoop {
 
     // MARK: Packets
 
-    /// Dispatches until the ring is drained or the queue reaches its high-water mark.
-    /// Each pcap_dispatch is capped so every packet it delivers fits in the buffer.
+    /// Dispatches (cnt = -1) until the ring is drained or the queue reaches its
+    /// high-water mark: the callback then calls pcap_breakloop, so libpcap stops
+    /// after the packet in hand and keeps its place in the ring for the next call.
+    /// Room for high water plus one maximal frame is made first, so every packet
+    /// that arrives while the queue is below high water fits.
     private func readPackets() {
+        guard acceptsPackets else { return }
+        guard output.makeRoom(FrameWriter.highWater - output.pending + maxPacketFrame) else { return }
         let context = Unmanaged.passUnretained(self).toOpaque().assumingMemoryBound(to: UInt8.self)
-        while acceptsPackets {
-            let count = max(1, (FrameWriter.highWater - output.pending + maxPacketFrame - 1) / maxPacketFrame)
-            guard output.makeRoom(count * maxPacketFrame) else { return }
-            let delivered = pcap_dispatch(capture.handle, CInt(count), { user, header, bytes in
-                let loop = Unmanaged<CaptureLoop>.fromOpaque(UnsafeRawPointer(user!)).takeUnretainedValue()
-                loop.append(header!, bytes!)
-            }, context)
-            if delivered < 0 {
-                let detail = delivered == PCAP_ERROR_BREAK ? "loop broken" : String(cString: pcap_geterr(capture.handle))
-                fatal(HelperError(.captureFailed, "capture on \(capture.device) failed: \(detail)"), output: output)
-            }
-            if delivered < count { return } // ring drained
+        let delivered = pcap_dispatch(capture.handle, -1, { user, header, bytes in
+            // The loop outlives the dispatch: no retain/release per packet.
+            Unmanaged<CaptureLoop>.fromOpaque(UnsafeRawPointer(user!))._withUnsafeGuaranteedRef { $0.append(header!, bytes!) }
+        }, context)
+        if delivered == PCAP_ERROR_BREAK && breakRequested {
+            // High water reached (libpcap has cleared its flag).
+            breakRequested = false
+            return
+        }
+        if delivered < 0 {
+            let detail = delivered == PCAP_ERROR_BREAK ? "loop broken" : String(cString: pcap_geterr(capture.handle))
+            fatal(HelperError(.captureFailed, "capture on \(capture.device) failed: \(detail)"), output: output)
         }
     }
+
+    /// Set by `append` when it breaks the dispatch loop at high water; cleared
+    /// when pcap_dispatch reports the break (should libpcap see the flag only in
+    /// the next call, that call's PCAP_ERROR_BREAK is still ours, not an error).
+    private var breakRequested = false
 
     /// pcap_dispatch callback body: one packet frame written in place.
     @inline(__always)
     private func append(_ header: UnsafePointer<pcap_pkthdr>, _ bytes: UnsafePointer<UInt8>) {
         let captured = Int(header.pointee.caplen)
         let size = PacketHeader.frameSize(captureLength: captured)
-        // readPackets reserved count × maxPacketFrame, so this only guards against a
-        // libpcap that delivers more than the snapshot length.
+        // readPackets reserved high water + one maximal frame and we break at high
+        // water, so this only guards against a libpcap that delivers more than the
+        // snapshot length.
         guard size <= output.tailRoom else {
             diagnose("dropping a \(captured)-byte packet larger than the snapshot length")
             return
@@ -177,6 +188,10 @@ final class CaptureLoop {
         (frame + (size - captured)).copyMemory(from: bytes, byteCount: captured)
         output.end += size
         packetsSent += 1
+        if output.pending >= FrameWriter.highWater, !breakRequested {
+            breakRequested = true
+            pcap_breakloop(capture.handle)
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 #include <spawn.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,6 +61,12 @@ out_moved:
 int swiftcap_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int swiftcap_set_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
+
+int swiftcap_readable_bytes(int fd) {
+    int n = 0;
+    if (ioctl(fd, FIONREAD, &n) != 0) return -1;
+    return n;
+}
 
 int swiftcap_set_nonblocking(int fd) {
     int flags = fcntl(fd, F_GETFL);

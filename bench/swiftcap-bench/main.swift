@@ -5,6 +5,7 @@
 // then), and one {"event":"result",...} at the end.
 //
 //   swiftcap-bench throughput    -i IF [-c N] [--idle MS] [-B KiB] [-t MS] [--helper PATH]
+//                                [--api stream|batch|next] [--executor pool|io]
 //   swiftcap-bench latency       -i IF [-c N] [--idle MS] [-B KiB] [--helper PATH]
 //   swiftcap-bench stall         -i IF --seconds K [--idle MS] [-B KiB] [--helper PATH]
 //   swiftcap-bench open-to-ready -i IF [-n REPS] [--gap MS] [-B KiB] [--helper PATH]
@@ -41,6 +42,7 @@ struct Arguments {
     var reps = 20
     var api = "stream"
     var gapMilliseconds = 0
+    var executor = "pool"
 
     static func parse(_ argv: [String]) -> Arguments {
         var a = Arguments()
@@ -69,6 +71,7 @@ struct Arguments {
             case "-n": a.reps = int()
             case "--api": a.api = value()
             case "--gap": a.gapMilliseconds = int()
+            case "--executor": a.executor = value()
             default:
                 if a.mode.isEmpty && !arg.hasPrefix("-") { a.mode = arg } else { fail("unknown argument \(arg)") }
             }
@@ -189,13 +192,20 @@ final class Accumulator: @unchecked Sendable {
 /// Progress shared between the consuming task and the idle watchdog.
 final class Progress: Sendable {
     let count = Atomic<Int>(0)
+    /// Batches taken (`--api batch` only).
+    let batches = Atomic<Int>(0)
 }
+/// Batches the consumer took (`--api batch`), for the result line.
+let batchesTaken = Atomic<Int>(0)
 
 /// Consumes packets until `limit` (0 = none), `--idle` ms without a packet after the
 /// first one, or `--max-wait` ms without any. `perPacket` sees every packet.
 ///
-/// `--api stream` (default) iterates `capture.packets` (the batched fast path); a
-/// watchdog task cancels the iteration when idle. `--api next` calls
+/// `--api stream` (default) iterates `capture.packets` per packet; `--api batch`
+/// iterates `capture.batches` (one step per batch, then a plain loop over its
+/// packets); a watchdog task cancels the iteration when idle. `--executor io` runs
+/// the consuming task on the capture's I/O thread (`capture.executor`), default
+/// `pool` (the cooperative pool). `--api next` calls
 /// `capture.next(timeout:)` per packet. Returns (count, bytes, stop reason, first and
 /// last packet time on CLOCK_MONOTONIC).
 func consume(_ capture: LiveCapture, _ a: Arguments, limit: Int,
@@ -217,9 +227,24 @@ func consume(_ capture: LiveCapture, _ a: Arguments, limit: Int,
         }
     }
     let progress = Progress()
-    let consumer = Task { () async throws -> (Int, Int, Int64, Int64) in
+    let batched = a.api == "batch"
+    let body: @Sendable () async throws -> (Int, Int, Int64, Int64) = {
         var count = 0, bytes = 0
         var first: Int64 = 0
+        if batched {
+            batches: for try await batch in capture.batches {
+                if first == 0 { first = nanoseconds(CLOCK_MONOTONIC) }
+                progress.batches.add(1, ordering: .relaxed)
+                for packet in batch {
+                    acc.touch(packet)
+                    count += 1
+                    bytes += packet.bytes.count
+                    if limit > 0 && count >= limit { break batches }
+                }
+                progress.count.store(count, ordering: .relaxed)
+            }
+            return (count, bytes, first, nanoseconds(CLOCK_MONOTONIC))
+        }
         for try await packet in capture.packets {
             if first == 0 { first = nanoseconds(CLOCK_MONOTONIC) }
             acc.touch(packet)
@@ -230,6 +255,8 @@ func consume(_ capture: LiveCapture, _ a: Arguments, limit: Int,
         }
         return (count, bytes, first, nanoseconds(CLOCK_MONOTONIC))
     }
+    // --executor io: the consumer runs on the capture's I/O thread.
+    let consumer = a.executor == "io" ? Task(executorPreference: capture.executor, operation: body) : Task(operation: body)
     // Watchdog: cancel the iteration after --idle ms without progress.
     let watchdog = Task {
         var seen = 0
@@ -248,6 +275,7 @@ func consume(_ capture: LiveCapture, _ a: Arguments, limit: Int,
         return "count"
     }
     let (count, bytes, first, end) = try await consumer.value
+    batchesTaken.store(progress.batches.load(ordering: .relaxed), ordering: .relaxed)
     watchdog.cancel()
     let why = await watchdog.value
     // An idle stop's last packet came about --idle ms before the cancellation.
@@ -267,7 +295,7 @@ func runThroughput(_ a: Arguments, latency: Bool) async throws {
     let stats = await statisticsJSON(capture)
     let selfCPU = selfCPUSeconds()
     await capture.close()
-    var line = "{\"event\":\"result\",\"self_cpu_s\":\(selfCPU),\"stop\":\"\(why)\",\"count\":\(count),\"bytes\":\(bytes),\"sum\":\(sum),\(stats),\"open_to_ready_us\":\(fmt(openUs)),\"active_s\":\(Double(last - first) / 1e9)"
+    var line = "{\"event\":\"result\",\"self_cpu_s\":\(selfCPU),\"stop\":\"\(why)\",\"count\":\(count),\"bytes\":\(bytes),\"sum\":\(sum),\(stats),\"open_to_ready_us\":\(fmt(openUs)),\"active_s\":\(Double(last - first) / 1e9),\"batches\":\(batchesTaken.load(ordering: .relaxed))"
     if latency && !latencies.isEmpty {
         latencies.sort()
         line += ",\"latency_n\":\(latencies.count),\"latency_p50_us\":\(fmt(percentile(latencies, 0.5))),\"latency_p99_us\":\(fmt(percentile(latencies, 0.99))),\"latency_max_us\":\(fmt(Double(latencies.last!) / 1000))"

@@ -26,6 +26,9 @@ int swiftcap_pipe_cloexec(int fds[2]);
 /// fcntl(fd, F_SETPIPE_SZ, size). Returns the new size, or -1 with errno set.
 int swiftcap_set_pipe_size(int fd, int size);
 
+/// ioctl(FIONREAD): bytes ready to read. Returns the count, or -1 with errno set.
+int swiftcap_readable_bytes(int fd);
+
 /// fcntl(F_GETFL/F_SETFL) adding O_NONBLOCK. Returns 0, or -1 with errno set.
 int swiftcap_set_nonblocking(int fd);
 

@@ -153,7 +153,10 @@ public struct CaptureStatistics: Hashable, Sendable {
     public var droppedByKernel: UInt64
     /// Packets dropped by the interface or its driver (ps_ifdrop).
     public var droppedByInterface: UInt64
-    /// Packets the client handed to the application.
+    /// Packets the client handed to the application: one by one through
+    /// `next(timeout:)`, or a batch at a time to `packets` and `batches`
+    /// iterators (counted when the iterator takes the batch, even if it then
+    /// stops before its last packet).
     public var delivered: UInt64
     /// Packets the helper wrote to the client (delivered, queued, or in the pipe).
     public var sentByHelper: UInt64

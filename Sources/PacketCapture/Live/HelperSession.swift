@@ -36,7 +36,7 @@ struct PendingRequest {
 
 /// What a consumer waiting for a batch gets.
 enum BatchResult {
-    case batch([Packet], start: Int)
+    case batch(SendablePackets, start: Int)
     /// The stream is over without error (closed, or cancelled).
     case end
     case failed(CaptureError)
@@ -136,7 +136,11 @@ final class HelperSession: Sendable {
     let queueLimit: Int
     let state: Mutex<SessionState>
     let wakeup: EventFD
-    /// Packets handed to the application.
+    /// Runs tasks that prefer it on the I/O thread.
+    let executor: CaptureExecutor
+    /// Packets handed to the application: by `next(timeout:)` one at a time, and
+    /// by `packets` / `batches` iterators a whole batch at a time, counted when
+    /// the iterator takes the batch (so a batch an iterator abandons counts whole).
     let delivered = Atomic<UInt64>(0)
     private let waiterIDs = Atomic<UInt64>(1)
 
@@ -150,6 +154,7 @@ final class HelperSession: Sendable {
         self.interface = interface
         self.queueLimit = queueLimit
         self.wakeup = wakeup
+        self.executor = CaptureExecutor(wakeup: wakeup)
     }
 
     deinit {
@@ -171,7 +176,10 @@ final class HelperSession: Sendable {
         let opaque = Unmanaged.passRetained(io).toOpaque()
         let rc = swiftcap_thread_start({ arg in
             let io = Unmanaged<SessionIO>.fromOpaque(arg!).takeRetainedValue()
+            io.session.executor.attach()
             io.run()
+            // Before the session (and its eventfd) can go away.
+            io.session.executor.shutdown()
             return nil
         }, opaque, ioThreadStackSize)
         if rc != 0 {
@@ -224,6 +232,7 @@ final class HelperSession: Sendable {
             if s.closeRequested { return .end }
             if let (packets, start) = s.queue.popBatch() {
                 wake = shouldWakeReader(&s)
+                delivered.add(UInt64(packets.storage.count - start), ordering: .relaxed)
                 return .batch(packets, start: start)
             }
             if s.finished { return s.failure.map { .failed($0) } ?? .end }
@@ -240,6 +249,7 @@ final class HelperSession: Sendable {
                     if s.closeRequested || Task.isCancelled { return .end }
                     if let (packets, start) = s.queue.popBatch() {
                         wake = shouldWakeReader(&s)
+                        delivered.add(UInt64(packets.storage.count - start), ordering: .relaxed)
                         return .batch(packets, start: start)
                     }
                     if s.finished { return s.failure.map { .failed($0) } ?? .end }

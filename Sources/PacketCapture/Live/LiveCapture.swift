@@ -93,6 +93,22 @@ public final class LiveCapture: Sendable {
     /// the helper's fatal error) after the packets received before the helper ended.
     public var packets: PacketStream { PacketStream(capture: self) }
 
+    /// The captured packets in batches, one per read from the helper (see
+    /// `PacketBatches`): the cheapest way to consume a busy capture.
+    ///
+    ///     for try await batch in capture.batches {
+    ///         for packet in batch { ... }
+    ///     }
+    ///
+    /// Ends and throws as `packets` does.
+    public var batches: PacketBatches { PacketBatches(capture: self) }
+
+    /// A `TaskExecutor` that runs tasks on this capture's I/O thread (see
+    /// `CaptureExecutor`): a consumer inside
+    /// `withTaskExecutorPreference(capture.executor) { ... }` is resumed where the
+    /// packets are read, without another thread wake-up. It must not block.
+    public var executor: CaptureExecutor { session.executor }
+
     /// The next packet, or nil when `timeout` passes first (or the task is cancelled).
     /// - Throws: `.captureClosed` after `close()`, `.helperTerminated` when the helper is gone.
     nonisolated(nonsending)

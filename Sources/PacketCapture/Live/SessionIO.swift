@@ -2,6 +2,15 @@ import CPacketCaptureShims
 import Glibc
 import SwiftcapWire
 
+/// One packet frame found in a chunk: its header fields and where its bytes are.
+struct FrameRecord {
+    var seconds: Int64
+    var nanoseconds: UInt32
+    var wireLength: UInt32
+    var start: Int
+    var end: Int
+}
+
 /// The dedicated I/O thread of one helper session.
 ///
 /// It spawns the helper (so that the helper's PR_SET_PDEATHSIG is tied to a
@@ -28,9 +37,14 @@ final class SessionIO {
 
     /// Read buffer: `filled` bytes, of which the first form no complete frame
     /// after `processFrames` (a partial frame is carried to the next read).
+    /// Each read gets an array sized to what the pipe holds (FIONREAD), which
+    /// then becomes the storage of the batch it carries, without a copy.
     private var buffer: [UInt8]
     private var filled = 0
-    private var records: [(header: PacketHeader, bytes: Range<Int>)] = []
+    /// Packet frames of the chunk being processed (reused; grown to the
+    /// worst case of a chunk of minimal frames before each scan).
+    private var records: UnsafeMutablePointer<FrameRecord>
+    private var recordCapacity: Int
 
     /// The last bytes the helper wrote to stderr, for error messages.
     private var stderrTail: [UInt8] = []
@@ -52,21 +66,24 @@ final class SessionIO {
     /// past it, SIGKILL. Keeps every wait for the session bounded.
     private var exitDeadline: Int64 = .max
 
+    /// Most bytes taken by one read.
     static let chunkSize = 256 * 1024
-    /// Room for a whole frame of the largest size after a chunk's worth of partial frame.
-    static let bufferCapacity = chunkSize + 4096
+    /// Read size when FIONREAD does not tell (EOF, or it failed).
+    static let probeSize = 4096
     static let stderrTailLimit = 4096
     static let helloTimeout: Int64 = 10_000_000_000
 
     init(session: HelperSession, arguments: [String]) {
         self.session = session
         self.arguments = arguments
-        self.buffer = SessionIO.makeBuffer()
+        self.buffer = []
+        self.recordCapacity = 1024
+        self.records = .allocate(capacity: 1024)
         self.helloDeadline = saturatingAdd(monotonicNanoseconds(), Self.helloTimeout)
     }
 
-    static func makeBuffer() -> [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: bufferCapacity) { _, count in count = bufferCapacity }
+    deinit {
+        records.deallocate()
     }
 
     // MARK: Thread body
@@ -87,6 +104,7 @@ final class SessionIO {
             return
         }
         loop()
+        _ = session.executor.drain()
         reapAndFinish()
     }
 
@@ -96,6 +114,8 @@ final class SessionIO {
         guard let process else { return }
         var fds = [pollfd](repeating: pollfd(fd: -1, events: 0, revents: 0), count: 4)
         while true {
+            // Consumers that prefer the capture's executor run here, between polls.
+            let jobsLeft = session.executor.drain()
             let now = monotonicNanoseconds()
             var expired: [Waiter] = []
             var newRequest: [UInt8]? = nil
@@ -153,7 +173,7 @@ final class SessionIO {
             fds[1] = pollfd(fd: stderrOpen ? process.stderr.rawValue : -1, events: Int16(POLLIN), revents: 0)
             fds[2] = pollfd(fd: stdinOpen && outputOffset < output.count ? process.stdin.rawValue : -1, events: Int16(POLLOUT), revents: 0)
             fds[3] = pollfd(fd: session.wakeup.fd.rawValue, events: Int16(POLLIN), revents: 0)
-            let timeout: Int64 = deadline == .max ? -1 : max(0, deadline - now)
+            let timeout: Int64 = jobsLeft ? 0 : deadline == .max ? -1 : max(0, deadline - now)
             let rc = fds.withUnsafeMutableBytes { swiftcap_poll($0.baseAddress, 4, timeout) }
             if rc < 0 {
                 let e = Errno.current
@@ -187,13 +207,29 @@ final class SessionIO {
     /// - Returns: false at EOF (or a read error, which ends the session the same way).
     private func readStdoutOnce() -> Bool {
         guard let process else { return false }
-        if filled == buffer.count {
-            // Cannot happen: a partial frame is at most one frame, which fits.
-            violate(ProtocolViolation(.oversized, "a frame does not fit the read buffer"))
-            filled = 0
+        let ready = Int(swiftcap_readable_bytes(process.stdout.rawValue))
+        let want = ready > 0 ? min(ready, Self.chunkSize) : Self.probeSize
+        if buffer.count - filled < want {
+            // A fresh array: the previous one became a batch's storage, or holds
+            // only a partial frame (at most one maximal frame: FrameScanner
+            // rejects a longer length as soon as its 4 bytes arrive).
+            let partial = filled
+            var size = partial + want
+            if partial >= 4 {
+                let length = buffer.withUnsafeBytes { Int(UInt32(bigEndian: $0.loadUnaligned(as: UInt32.self))) }
+                size = max(size, min(4 + length, 4 + Wire.maxFrameLength))
+            }
+            let old = buffer
+            buffer = [UInt8](unsafeUninitializedCapacity: size) { dst, n in
+                if partial > 0 {
+                    old.withUnsafeBytes { src in _ = memcpy(dst.baseAddress!, src.baseAddress!, partial) }
+                }
+                n = size
+            }
         }
+        let start = filled
         let result = buffer.withUnsafeMutableBytes { raw in
-            process.stdout.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
+            process.stdout.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[start...]))
         }
         switch result {
         case .success(0):
@@ -209,27 +245,72 @@ final class SessionIO {
         }
     }
 
+    /// Smallest packet frame: length, type and the fixed packet header.
+    static let minimumPacketFrame = 4 + 1 + Wire.packetHeaderLength
+
     /// Decodes every complete frame in `buffer[0..<filled]`, queues the packets
     /// (their bytes slices of one chunk array) and handles the other frames in order.
+    ///
+    /// Well-formed packet frames take an inline fast path (the same checks as
+    /// `FrameScanner.nextFrame` + `PacketHeader.decode`); anything else (partial
+    /// frames, control frames, malformed frames) goes through the generic decoder,
+    /// which reports violations exactly as before.
     private func processFrames() {
-        records.removeAll(keepingCapacity: true)
+        let filled = self.filled
+        let needed = filled / Self.minimumPacketFrame + 1
+        if recordCapacity < needed {
+            records.deallocate()
+            recordCapacity = max(needed, recordCapacity * 2)
+            records = .allocate(capacity: recordCapacity)
+        }
+        let records = self.records
+        var count = 0
         var offset = 0
         let discardPackets = session.state.withLock { $0.closeRequested }
+        var accepting = captureActive && !sawEnd && !fatalSeen
         let violation: ProtocolViolation? = buffer.withUnsafeBytes { raw in
             do throws(ProtocolViolation) {
-                let window = UnsafeRawBufferPointer(rebasing: raw[0 ..< filled])
-                while let frame = try FrameScanner.nextFrame(in: window, from: offset) {
+                let base = raw.baseAddress!
+                let window = UnsafeRawBufferPointer(start: base, count: filled)
+                while true {
+                    let available = filled - offset
+                    if accepting, available >= Self.minimumPacketFrame {
+                        let p = base + offset
+                        let length = Int(UInt32(bigEndian: p.loadUnaligned(as: UInt32.self)))
+                        if p.load(fromByteOffset: 4, as: UInt8.self) == FrameType.packet.rawValue,
+                           length >= 1 + Wire.packetHeaderLength, length <= Wire.maxFrameLength, available >= 4 + length {
+                            let seconds = Int64(bitPattern: UInt64(bigEndian: p.loadUnaligned(fromByteOffset: 5, as: UInt64.self)))
+                            let nanoseconds = UInt32(bigEndian: p.loadUnaligned(fromByteOffset: 13, as: UInt32.self))
+                            let captured = UInt32(bigEndian: p.loadUnaligned(fromByteOffset: 17, as: UInt32.self))
+                            let wire = UInt32(bigEndian: p.loadUnaligned(fromByteOffset: 21, as: UInt32.self))
+                            if nanoseconds < 1_000_000_000, Int(captured) == length - 1 - Wire.packetHeaderLength, captured <= wire {
+                                if !discardPackets {
+                                    records[count] = FrameRecord(seconds: seconds, nanoseconds: nanoseconds, wireLength: wire,
+                                                                 start: offset + Self.minimumPacketFrame, end: offset + 4 + length)
+                                    count += 1
+                                }
+                                offset += 4 + length
+                                continue
+                            }
+                        }
+                    }
+                    guard let frame = try FrameScanner.nextFrame(in: window, from: offset) else { break }
                     if frame.type == .packet {
                         guard captureActive, !sawEnd, !fatalSeen else {
                             throw ProtocolViolation(.unexpected, "packet frame outside an open capture")
                         }
                         let header = try PacketHeader.decode(payload: frame.payload, in: window)
                         if !discardPackets {
-                            records.append((header, (frame.payload.lowerBound + Wire.packetHeaderLength) ..< frame.payload.upperBound))
+                            records[count] = FrameRecord(seconds: header.seconds, nanoseconds: header.nanoseconds,
+                                                         wireLength: header.wireLength,
+                                                         start: frame.payload.lowerBound + Wire.packetHeaderLength,
+                                                         end: frame.payload.upperBound)
+                            count += 1
                         }
                     } else {
                         let message = try WireMessage.decode(frame.type, payload: frame.payload, in: window)
                         try handle(message)
+                        accepting = captureActive && !sawEnd && !fatalSeen
                     }
                     offset = frame.end
                 }
@@ -240,29 +321,18 @@ final class SessionIO {
         }
         if let violation {
             violate(violation)
-            filled = 0
+            self.filled = 0
             return
         }
         let tail = filled - offset
-        if !records.isEmpty, offset >= Self.chunkSize * 3 / 4 {
-            // Under load a read fills most of the buffer: the buffer itself
-            // becomes the batch's storage (zero-copy) and a fresh one takes the
-            // partial frame at the end.
+        if count > 0 {
+            // The read's array becomes the batch's storage (zero-copy); the
+            // partial frame at its end, if any, moves to a new one.
             let storage = buffer
-            buffer = Self.makeBuffer()
-            if tail > 0 {
-                buffer.withUnsafeMutableBytes { dst in
-                    storage.withUnsafeBytes { src in _ = memcpy(dst.baseAddress!, src.baseAddress! + offset, tail) }
-                }
-            }
-            filled = tail
-            enqueuePackets(storage: storage, consumed: offset)
+            buffer = tail > 0 ? [UInt8](storage[offset ..< filled]) : []
+            self.filled = tail
+            enqueuePackets(storage: storage, count: count)
             return
-        }
-        if !records.isEmpty {
-            // A small read is copied into an array of its own size, so that a few
-            // small packets never pin a 256 KiB buffer each.
-            enqueuePackets(storage: Array(buffer[0 ..< offset]), consumed: offset)
         }
         if tail > 0, offset > 0 {
             buffer.withUnsafeMutableBytes { raw in
@@ -270,31 +340,32 @@ final class SessionIO {
                 memmove(base, base + offset, tail)
             }
         }
-        filled = tail
+        self.filled = tail
     }
 
-    /// Turns `records` into one batch whose packets slice `storage`, and hands it
-    /// to waiting consumers or the queue.
-    private func enqueuePackets(storage: [UInt8], consumed: Int) {
-        var packets: [Packet] = []
-        packets.reserveCapacity(records.count)
+    /// Turns the first `count` records into one batch whose packets slice
+    /// `storage`, and hands it to waiting consumers or the queue.
+    private func enqueuePackets(storage: [UInt8], count: Int) {
         let link = linkType
-        for r in records {
-            packets.append(Packet(timestamp: Timestamp(seconds: r.header.seconds, nanoseconds: r.header.nanoseconds),
-                                  wireLength: Int(r.header.wireLength), bytes: storage[r.bytes], linkType: link))
+        let records = self.records
+        let packets = PacketStorage.make(count: count) { i in
+            let r = records[i]
+            return Packet(timestamp: Timestamp(seconds: r.seconds, nanoseconds: r.nanoseconds),
+                          wireLength: Int(r.wireLength), bytes: storage[r.start ..< r.end], linkType: link)
         }
-        let cost = consumed + packets.count * MemoryLayout<Packet>.stride
-        var batch = PacketBatch(packets: packets, start: 0, cost: cost)
+        let cost = storage.count + count * MemoryLayout<Packet>.stride
+        var batch = QueuedBatch(packets: SendablePackets(storage: packets), start: 0, cost: cost)
         var resumptions: [Resumption] = []
         session.state.withLock { s in
             if s.closeRequested { return }
             while batch.remaining > 0, !s.waiters.isEmpty {
                 switch s.waiters.removeFirst() {
                 case .batch(_, let c):
+                    session.delivered.add(UInt64(batch.remaining), ordering: .relaxed)
                     resumptions.append(.batch(c, .batch(batch.packets, start: batch.start)))
-                    batch.start = batch.packets.count
+                    batch.start = batch.packets.storage.count
                 case .single(_, _, let c):
-                    resumptions.append(.single(c, .packet(batch.packets[batch.start])))
+                    resumptions.append(.single(c, .packet(batch.packets.storage.packet(at: batch.start))))
                     batch.start += 1
                     session.delivered.add(1, ordering: .relaxed)
                 }
