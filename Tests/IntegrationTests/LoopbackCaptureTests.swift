@@ -15,11 +15,7 @@ final class LoopbackCaptureTests: XCTestCase {
     func testCaptureOnLoopbackDeliversPayloadMarkers() async throws {
         try requireRoot()
         let port = LoopbackTraffic.freePort()
-        let capture = try await LiveCapture.open(interface: "lo", options: try helperOptions {
-            $0.filter = "udp port \(port)"
-            $0.timeout = .immediate
-            $0.snapshotLength = immediateSnapshotLength
-        })
+        let capture = try await openLoopback(port: port)
         XCTAssertEqual(capture.interface, "lo")
         XCTAssertEqual(capture.linkType, .ethernet)
         XCTAssertEqual(capture.snapshotLength, immediateSnapshotLength)
@@ -49,11 +45,7 @@ final class LoopbackCaptureTests: XCTestCase {
     func testPacketStreamIteratesAndEndsOnClose() async throws {
         try requireRoot()
         let port = LoopbackTraffic.freePort()
-        let capture = try await LiveCapture.open(interface: "lo", options: try helperOptions {
-            $0.filter = "udp port \(port)"
-            $0.timeout = .immediate
-            $0.snapshotLength = immediateSnapshotLength
-        })
+        let capture = try await openLoopback(port: port)
         let markers = (0 ..< 20).map { "stream-\($0)-\(port)" }
         let consumer = Task { () -> [Packet] in
             var got: [Packet] = []
@@ -112,11 +104,7 @@ final class LoopbackCaptureTests: XCTestCase {
     func testStatisticsCountReceivedAndDelivered() async throws {
         try requireRoot()
         let port = LoopbackTraffic.freePort()
-        let capture = try await LiveCapture.open(interface: "lo", options: try helperOptions {
-            $0.filter = "udp port \(port)"
-            $0.timeout = .immediate
-            $0.snapshotLength = immediateSnapshotLength
-        })
+        let capture = try await openLoopback(port: port)
         let zero = try await capture.statistics()
         XCTAssertEqual(zero.delivered, 0)
         XCTAssertEqual(zero.droppedByKernel, 0)
@@ -136,11 +124,7 @@ final class LoopbackCaptureTests: XCTestCase {
     func testSnapshotLengthTruncates() async throws {
         try requireRoot()
         let port = LoopbackTraffic.freePort()
-        let capture = try await LiveCapture.open(interface: "lo", options: try helperOptions {
-            $0.filter = "udp port \(port)"
-            $0.snapshotLength = 100
-            $0.timeout = .immediate
-        })
+        let capture = try await openLoopback(port: port) { $0.snapshotLength = 100 }
         XCTAssertEqual(capture.snapshotLength, 100)
         try sendMarkers(["snap"], port: port, size: 500)
         let packets = try await collect(capture, seconds: 5) { !$0.isEmpty }
@@ -154,12 +138,7 @@ final class LoopbackCaptureTests: XCTestCase {
         try requireRoot()
         for precision in [TimestampPrecision.microseconds, .nanoseconds] {
             let port = LoopbackTraffic.freePort()
-            let capture = try await LiveCapture.open(interface: "lo", options: try helperOptions {
-                $0.filter = "udp port \(port)"
-                $0.timestampPrecision = precision
-                $0.timeout = .immediate
-                $0.snapshotLength = immediateSnapshotLength
-            })
+            let capture = try await openLoopback(port: port) { $0.timestampPrecision = precision }
             XCTAssertEqual(capture.timestampPrecision, precision)
             try sendMarkers((0 ..< 20).map { "ts\($0)" }, port: port)
             let packets = try await collect(capture, seconds: 5) { $0.count >= 20 }
@@ -227,12 +206,7 @@ final class LoopbackCaptureTests: XCTestCase {
     func testBufferSizeOption() async throws {
         try requireRoot()
         let port = LoopbackTraffic.freePort()
-        let capture = try await LiveCapture.open(interface: "lo", options: try helperOptions {
-            $0.filter = "udp port \(port)"
-            $0.bufferSize = 8 << 20
-            $0.timeout = .immediate
-            $0.snapshotLength = immediateSnapshotLength
-        })
+        let capture = try await openLoopback(port: port) { $0.bufferSize = 8 << 20 }
         try sendMarkers(["buf"], port: port)
         let packets = try await collect(capture, seconds: 5) { seen("buf", in: $0) }
         XCTAssertTrue(seen("buf", in: packets))

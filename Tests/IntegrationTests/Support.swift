@@ -12,6 +12,17 @@ func helperOptions(_ configure: (inout CaptureOptions) -> Void = { _ in }) throw
     return o
 }
 
+/// Opens `lo` for UDP to `port` in immediate mode with a snapshot length small
+/// enough for immediate mode's ring; `configure` adjusts the rest.
+func openLoopback(port: UInt16, _ configure: (inout CaptureOptions) -> Void = { _ in }) async throws -> LiveCapture {
+    try await LiveCapture.open(interface: "lo", options: try helperOptions {
+        $0.filter = "udp port \(port)"
+        $0.timeout = .immediate
+        $0.snapshotLength = immediateSnapshotLength
+        configure(&$0)
+    })
+}
+
 /// Takes packets with `next(timeout:)` until `done` holds for what was
 /// collected or `seconds` pass. Bounded.
 func collect(_ capture: LiveCapture, seconds: Double, until done: ([Packet]) -> Bool = { _ in false }) async throws -> [Packet] {

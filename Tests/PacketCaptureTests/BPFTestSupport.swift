@@ -1,5 +1,6 @@
 import Foundation
 import PacketCapture
+import TestSupport
 import XCTest
 
 #if canImport(Glibc)
@@ -187,26 +188,11 @@ enum BPFTcpdump {
     /// Runs tcpdump and returns its standard output; throws when it exits nonzero.
     static func run(_ arguments: [String]) throws -> Data {
         guard let path else { throw Failure(description: missing) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        // waitUntilExit polls a run loop in 50 ms steps on Linux; a handler returns at once.
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
-        try process.run()
-        // tcpdump writes a line or two to stderr, far below a pipe's capacity,
-        // so reading stdout to its end first cannot deadlock.
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        exited.wait()
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "tcpdump \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(message)")
+        let r = try runProcess([path] + arguments, timeout: 120)
+        guard r.status == 0 else {
+            throw Failure(description: "tcpdump \(arguments.joined(separator: " ")) exited \(r.status): \(r.stderr)")
         }
-        return data
+        return r.stdoutData
     }
 
     /// The program tcpdump compiles for `expression` against the file's link type.

@@ -3,19 +3,7 @@ import PacketCapture
 import XCTest
 
 /// Write then read, for every format variant; hand-made files in both byte orders.
-final class FilesRoundTripTests: XCTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = try FilesSupport.temporaryDirectory()
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
+final class FilesRoundTripTests: TemporaryDirectoryTestCase {
     static let times: [Timestamp] = [
         Timestamp(seconds: 1_700_000_000, nanoseconds: 123_456_789),
         Timestamp(seconds: 1_700_000_000, nanoseconds: 999_999_999),

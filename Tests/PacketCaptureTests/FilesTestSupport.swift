@@ -1,5 +1,6 @@
 import Foundation
 import PacketCapture
+import TestSupport
 import XCTest
 
 // Helpers shared by the Files* tests: sample paths, temporary files, external
@@ -43,37 +44,9 @@ enum FilesSupport {
     }
 
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], stdin: Data? = nil) throws -> ToolResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        let input = Pipe()
-        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
-        try process.run()
-        if let stdin {
-            input.fileHandleForWriting.write(stdin)
-            try input.fileHandleForWriting.close()
-        }
-        // Drain both pipes concurrently so a chatty tool cannot block on a full pipe.
-        let errorData = LockedData()
-        let errThread = Thread { errorData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-        errThread.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !errorData.isSet { usleep(1000) }
-        return ToolResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                          stderr: String(decoding: errorData.get(), as: UTF8.self))
-    }
-
-    final class LockedData: @unchecked Sendable {
-        private let lock = NSLock()
-        private var data: Data?
-        func set(_ d: Data) { lock.lock(); data = d; lock.unlock() }
-        func get() -> Data { lock.lock(); defer { lock.unlock() }; return data ?? Data() }
-        var isSet: Bool { lock.lock(); defer { lock.unlock() }; return data != nil }
+    static func run(_ executable: String, _ arguments: [String]) throws -> ToolResult {
+        let r = try runProcess([executable] + arguments, timeout: 120)
+        return ToolResult(status: r.status, stdout: r.stdout, stderr: r.stderr)
     }
 
     /// tshark's view: "epoch<TAB>caplen<TAB>len<TAB>interface<TAB>comments" per packet.
@@ -338,4 +311,19 @@ enum Pcapng {
 /// Deterministic packet bytes.
 func payload(_ n: Int, seed: Int = 1) -> [UInt8] {
     (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ seed &* 7) }
+}
+
+/// A test case with a fresh temporary directory per test, removed afterwards.
+class TemporaryDirectoryTestCase: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = try FilesSupport.temporaryDirectory()
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 }

@@ -5,19 +5,7 @@ import XCTest
 /// Against the real tools (tcpdump, tshark, editcap, mergecap, text2pcap, capinfos):
 /// they make files we read, and read files we write. A missing tool fails the
 /// test with the package to install.
-final class FilesToolTests: XCTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = try FilesSupport.temporaryDirectory()
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
+final class FilesToolTests: TemporaryDirectoryTestCase {
     // MARK: Files the tools make
 
     func testFreshlyMadeSamplesReadAsTsharkReadsThem() throws {
