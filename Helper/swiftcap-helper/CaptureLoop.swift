@@ -97,7 +97,7 @@ final class CaptureLoop {
                 }
             case .setFilter(let spec):
                 do throws(HelperError) {
-                    try capture.setFilter(spec)
+                    try capture.setFilter(spec, namesResolve: false)
                     output.append(.filterSet)
                 } catch {
                     reply(error)

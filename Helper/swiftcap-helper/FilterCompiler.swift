@@ -44,9 +44,10 @@ private func compileProgram(_ request: CompileRequest) -> WireMessage {
 
     var program: bpf_program
     do throws(HelperError) {
-        program = try compileFilter(request.filter, on: dead)
+        program = try compileFilter(request.filter, on: dead, namesResolve: false)
     } catch {
-        return invalid(error.message)
+        diagnose(error.message)
+        return .error(WireError(code: error.code, fatal: false, message: error.message))
     }
     defer { pcap_freecode(&program) }
 

@@ -13,6 +13,7 @@ public struct CaptureError: Error, Sendable, CustomStringConvertible {
             case filterInvalid, filterTooLong, injectFailed, packetTooLarge, captureClosed
             case activateFailed, unsupported, timestampPrecisionNotSupported, captureFailed
             case invalidArgument, systemCallFailed, helperInternalError
+            case filterTooComplex, timedOut
         }
         let base: Base
         init(_ base: Base) { self.base = base }
@@ -57,6 +58,11 @@ public struct CaptureError: Error, Sendable, CustomStringConvertible {
         public static let systemCallFailed = Code(.systemCallFailed)
         /// The helper reported an internal error.
         public static let helperInternalError = Code(.helperInternalError)
+        /// Compiling a filter exceeded the helper's CPU-time or memory budget.
+        public static let filterTooComplex = Code(.filterTooComplex)
+        /// The helper did not answer a request within its deadline
+        /// (`CaptureOptions.requestTimeout`, `openTimeout`); it was stopped.
+        public static let timedOut = Code(.timedOut)
 
         public var description: String { base.rawValue }
     }

@@ -208,6 +208,8 @@ public enum WireErrorCode: UInt16, Sendable {
     case badRequest = 11
     case interfaceNotUp = 12
     case timestampPrecisionNotSupported = 13
+    /// Compiling a filter exceeded the helper's CPU or memory budget (`Limits`).
+    case filterTooComplex = 14
 }
 
 /// `error`: a request failed, or (when `fatal`) the session is over.

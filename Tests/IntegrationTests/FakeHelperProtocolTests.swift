@@ -16,23 +16,6 @@ final class FakeHelperProtocolTests: XCTestCase {
         return try await LiveCapture.open(interface: interface, options: o)
     }
 
-    /// Iterates `packets` until it throws; returns what came before and the error.
-    private func drainUntilError(_ capture: LiveCapture, seconds: Double = 10) async -> ([Packet], CaptureError?) {
-        let task = Task { () -> ([Packet], CaptureError?) in
-            var got: [Packet] = []
-            do throws(CaptureError) {
-                for try await p in capture.packets { got.append(p) }
-                return (got, nil)
-            } catch {
-                return (got, error)
-            }
-        }
-        let timeout = Task { try await Task.sleep(for: .seconds(seconds)); task.cancel() }
-        let result = await task.value
-        timeout.cancel()
-        return result
-    }
-
     func testMalformedFramesEndTheSessionWithProtocolViolation() async throws {
         let cases: [(mode: String, reason: String)] = [
             ("garbage-length", "exceeds the bound"),

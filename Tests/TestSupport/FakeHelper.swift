@@ -7,8 +7,15 @@ import Glibc
 ///
 /// Modes: normal, flood, crash, exit, fatal, garbage-length, unknown-type,
 /// bad-packet, unsolicited, second-hello, ignore-close, exit-before-hello,
-/// no-hello, garbage-before-hello, no-capability, open-fails-silently.
-/// Options: count=N (packets to send), size=N (bytes per packet), version=N.
+/// no-hello, garbage-before-hello, no-capability, open-fails-silently,
+/// silent-after-hello (reads requests, answers none), silent-after-ready
+/// (answers open, then nothing), flood-no-answer (after ready, writes packets
+/// as fast as the pipe takes them for `seconds`, answering nothing),
+/// grandchild-stdout (sends `count` packets, leaves a `sleep 29.5` holding its
+/// stdout and exits 0), packets-then-garbage (`count` packets and a malformed
+/// frame in one write), close-stdout-stay (after ready, closes stdout and
+/// sleeps 30 s without exiting).
+/// Options: count=N (packets to send), size=N (bytes per packet), version=N, seconds=N.
 public enum FakeHelper {
     /// Writes the fake helper and a wrapper that runs it in `mode`; returns the
     /// wrapper's path, to be used as `helperPath`.
@@ -103,6 +110,9 @@ if mode == "no-capability":
     sys.exit(1)
 
 send(frame(HELLO, struct.pack(">H", version) + string("fake libpcap 0.0")))
+if mode == "silent-after-hello":
+    while True:
+        read_frame()
 
 def stats_frame():
     return frame(STATS, struct.pack(">QQQQ", sent, 0, 0, sent))
@@ -169,7 +179,28 @@ if mode == "open-fails-silently":
     sys.exit(5)
 send(frame(READY, struct.pack(">IIB", 1, snaplen, 1) + string("")))
 
-if mode == "garbage-length":
+if mode == "silent-after-ready":
+    while True:
+        read_frame()
+elif mode == "flood-no-answer":
+    # One chunk of packet frames, written again and again without reading stdin.
+    chunk = b"".join(packet(i) for i in range(max(1, (1 << 20) // (size + 25))))
+    end = time.time() + int(opts.get("seconds", "10"))
+    while time.time() < end:
+        send(chunk)
+    sys.exit(0)
+elif mode == "grandchild-stdout":
+    send(b"".join(packet(i) for i in range(count)))
+    if os.fork() == 0:
+        os.execv("/bin/sleep", ["sleep", "29.5"])
+    os._exit(0)
+elif mode == "close-stdout-stay":
+    os.close(1)
+    time.sleep(30)
+    sys.exit(0)
+elif mode == "packets-then-garbage":
+    send(b"".join(packet(i) for i in range(count)) + struct.pack(">IB", 1, 0x55))
+elif mode == "garbage-length":
     send(packet(0) + struct.pack(">I", 0xFFFFFFFF) + b"\x21")
 elif mode == "unknown-type":
     send(packet(0) + struct.pack(">IB", 1, 0x55))

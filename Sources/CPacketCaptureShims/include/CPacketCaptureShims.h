@@ -67,3 +67,11 @@ int64_t swiftcap_monotonic_ns(void);
 #ifdef __cplusplus
 }
 #endif
+
+/// pidfd_open(pid, 0): a descriptor that polls readable once `pid` has exited
+/// (Linux 5.3+), or -1 with errno (ENOSYS on older kernels).
+int swiftcap_pidfd_open(pid_t pid);
+
+/// waitid(P_PID, pid, WEXITED | WNOHANG | WNOWAIT): 1 if `pid` has exited (it
+/// stays reapable), 0 if it still runs, -1 with errno.
+int swiftcap_has_exited(pid_t pid);

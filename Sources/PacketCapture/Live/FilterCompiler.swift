@@ -7,17 +7,22 @@ public enum FilterCompiler {
     /// Compiles `expression` once per link type (pcap_open_dead + pcap_compile),
     /// in one helper session.
     /// - Throws: `.filterInvalid` with pcap's message for the first link type the
-    ///   expression does not compile for, `.filterTooLong` over 8192 bytes.
+    ///   expression does not compile for, `.filterTooLong` over `lengthLimit` bytes,
+    ///   `.filterTooComplex` past the helper's compile budget, `.timedOut` when
+    ///   the helper does not answer within `timeout` per request.
     public static func compile(_ expression: String, linkTypes: [LinkType], snapshotLength: Int = 262_144,
-                               optimize: Bool = true, netmask: UInt32? = nil,
-                               helperPath: String? = nil) async throws(CaptureError) -> [LinkType: BPFProgram] {
+                               optimize: Bool = true, netmask: UInt32? = nil, lengthLimit: Int = 8192,
+                               helperPath: String? = nil, timeout: Duration = .seconds(5)) async throws(CaptureError) -> [LinkType: BPFProgram] {
         guard (1 ... Wire.maxSnapshotLength).contains(snapshotLength) else {
             throw CaptureError(.invalidArgument, "snapshotLength \(snapshotLength) is outside 1...\(Wire.maxSnapshotLength); pass a value in that range")
         }
-        let spec = try CaptureOptions.filterSpec(expression, optimize: optimize, netmask: netmask, limit: 8192)
+        let spec = try CaptureOptions.filterSpec(expression, optimize: optimize, netmask: netmask, limit: lengthLimit)
         let unique = linkTypes.reduce(into: [LinkType]()) { if !$0.contains($1) { $0.append($1) } }
         if unique.isEmpty { return [:] }
-        let session = try HelperSession.start(helperPath: helperPath, arguments: [], mode: .compile, interface: nil)
+        let nanoseconds = timeout.saturatingNanoseconds
+        guard nanoseconds > 0 else { throw CaptureError(.invalidArgument, "timeout \(timeout) must be positive") }
+        let session = try HelperSession.start(helperPath: helperPath, arguments: [], mode: .compile, interface: nil,
+                                              deadlines: SessionDeadlines(reply: nanoseconds, open: nanoseconds))
         var programs: [LinkType: BPFProgram] = [:]
         var failure: CaptureError? = nil
         for link in unique {

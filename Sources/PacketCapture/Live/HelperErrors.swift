@@ -45,6 +45,9 @@ extension CaptureError {
             return make(.interfaceNotUp, "\(iface) is down (\(pcap)); bring it up with: ip link set \(context.interface ?? "IFACE") up")
         case .timestampPrecisionNotSupported:
             return make(.timestampPrecisionNotSupported, "\(iface) cannot deliver the requested timestamp precision (\(pcap)); use timestampPrecision: .microseconds")
+        case .filterTooComplex:
+            let expr = context.filter.map { "filter \"\(String($0.prefix(80)))\(($0.count > 80) ? "…" : "")\"" } ?? "the filter"
+            return make(.filterTooComplex, "\(expr) is too costly to compile: \(pcap) (optimize: false skips the optimizer)")
         }
     }
 
@@ -53,8 +56,16 @@ extension CaptureError {
         CaptureError(.captureClosed, "the capture was closed; open a new LiveCapture to capture again")
     }
 
-    /// The helper ended without saying why on the protocol.
-    static func terminated(pid: Int32, path: String, termination: Termination?, stderr: String, during: String) -> CaptureError {
+    /// The helper ended without saying why on the protocol. `killedBecause` is
+    /// set when the client itself killed it, and says why.
+    static func terminated(pid: Int32, path: String, termination: Termination?, stderr: String, during: String,
+                           killedBecause: String? = nil) -> CaptureError {
+        if let killedBecause {
+            var message = "swiftcap-helper (pid \(pid)) \(killedBecause) \(during), so swiftcap killed it (SIGKILL)"
+            if !stderr.isEmpty { message += "; its stderr ended with: \(stderr)" }
+            message += "; open the capture again, and check that \(path) is the swiftcap-helper built with this swiftcap version"
+            return CaptureError(.helperTerminated, message, helperPath: path, termination: termination)
+        }
         let how = termination.map(\.description) ?? "ended (its exit status could not be collected)"
         var message = "swiftcap-helper (pid \(pid)) \(how) \(during)"
         if !stderr.isEmpty { message += "; its stderr ended with: \(stderr)" }
@@ -67,9 +78,29 @@ extension CaptureError {
         return CaptureError(.helperTerminated, message, helperPath: path, termination: termination)
     }
 
+    /// The helper did not answer `request` within `seconds`; the client killed it.
+    static func timedOut(_ request: String, after nanoseconds: Int64, option: String, path: String) -> CaptureError {
+        CaptureError(.timedOut,
+                     "the helper at \(path) did not answer the \(request) request within \(formatSeconds(nanoseconds)); swiftcap killed it (SIGKILL). "
+                         + "The helper may be stopped (SIGSTOP) or overloaded; try again, or raise \(option)",
+                     helperPath: path, termination: .signaled(signal: 9))
+    }
+
     static func violation(_ v: ProtocolViolation, path: String) -> CaptureError {
         CaptureError(.protocolViolation,
                      "the helper at \(path) broke the protocol (\(v.reason)); the session was ended. The helper and the client must come from the same swiftcap version",
                      helperPath: path)
     }
+}
+
+
+/// "5 s", "0.25 s".
+func formatSeconds(_ nanoseconds: Int64) -> String {
+    let whole = nanoseconds / 1_000_000_000
+    let rest = nanoseconds % 1_000_000_000
+    if rest == 0 { return "\(whole) s" }
+    var fraction = String(rest)
+    fraction = String(repeating: "0", count: 9 - fraction.count) + fraction
+    while fraction.hasSuffix("0") { fraction.removeLast() }
+    return "\(whole).\(fraction) s"
 }

@@ -26,6 +26,30 @@ enum RequestKind: Sendable {
     }
 }
 
+/// How long the helper may take to answer, in nanoseconds: `reply` for hello
+/// and every request but `open`, which may take `open` (activation, the filter's
+/// name lookups). Past a deadline the I/O thread kills the helper.
+struct SessionDeadlines: Sendable {
+    var reply: Int64
+    var open: Int64
+
+    static let `default` = SessionDeadlines(reply: 5_000_000_000, open: 30_000_000_000)
+
+    func timeout(for kind: RequestKind) -> Int64 { kind == .open ? open : reply }
+}
+
+extension RequestKind {
+    /// The option a user raises when this request times out.
+    var timeoutOption: String {
+        switch self {
+        case .open: "CaptureOptions.openTimeout"
+        case .listDevices: "the timeout parameter of NetworkDevice.all"
+        case .compileFilter: "the timeout parameter of FilterCompiler.compile"
+        default: "CaptureOptions.requestTimeout"
+        }
+    }
+}
+
 struct PendingRequest {
     var kind: RequestKind
     var bytes: [UInt8]
@@ -103,6 +127,8 @@ struct SessionState {
     var pending: [PendingRequest] = []
     /// The one request written and not yet answered.
     var outstanding: PendingRequest?
+    /// When `outstanding` times out (monotonic ns).
+    var outstandingDeadline: Int64 = .max
     var queue = PacketQueue()
     /// The I/O thread stopped reading stdout because the queue is full; a consumer
     /// that frees space must wake it.
@@ -142,13 +168,19 @@ final class HelperSession: Sendable {
     /// by `packets` / `batches` iterators a whole batch at a time, counted when
     /// the iterator takes the batch (so a batch an iterator abandons counts whole).
     let delivered = Atomic<UInt64>(0)
+    /// Packets discarded because the queue was full while reading had to go
+    /// on (a reply awaited, the helper gone): `CaptureStatistics.droppedByClient`.
+    let droppedByClient = Atomic<UInt64>(0)
+    let deadlines: SessionDeadlines
     private let waiterIDs = Atomic<UInt64>(1)
 
     static let closeGracePeriod: Int64 = 2_000_000_000
     static let ioThreadStackSize = 512 * 1024
 
-    private init(helperPath: String?, mode: SessionMode, interface: String?, queueLimit: Int, wakeup: EventFD) {
+    private init(helperPath: String?, mode: SessionMode, interface: String?, queueLimit: Int, wakeup: EventFD,
+                 deadlines: SessionDeadlines) {
         self.requestedHelperPath = helperPath
+        self.deadlines = deadlines
         self.state = Mutex(SessionState(helperPath: helperPath ?? HelperLocator.executableName))
         self.mode = mode
         self.interface = interface
@@ -164,14 +196,14 @@ final class HelperSession: Sendable {
 
     /// Creates the session and its I/O thread, which locates and spawns the helper.
     static func start(helperPath: String?, arguments: [String], mode: SessionMode, interface: String?,
-                      queueLimit: Int = 4 << 20) throws(CaptureError) -> HelperSession {
+                      queueLimit: Int = 4 << 20, deadlines: SessionDeadlines = .default) throws(CaptureError) -> HelperSession {
         let wakeup: EventFD
         switch EventFD.make() {
         case .success(let e): wakeup = e
         case .failure(let e): throw systemCallError("eventfd", e, "the process may be out of file descriptors")
         }
         let session = HelperSession(helperPath: helperPath, mode: mode, interface: interface,
-                                    queueLimit: max(queueLimit, 64 * 1024), wakeup: wakeup)
+                                    queueLimit: max(queueLimit, 64 * 1024), wakeup: wakeup, deadlines: deadlines)
         let io = SessionIO(session: session, arguments: arguments)
         let opaque = Unmanaged.passRetained(io).toOpaque()
         let rc = swiftcap_thread_start({ arg in

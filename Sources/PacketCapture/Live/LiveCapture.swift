@@ -65,13 +65,16 @@ public final class LiveCapture: Sendable {
         _ = try options.openRequest(device: interface ?? "")
         let device: String
         if let interface {
+            try CaptureOptions.checkInterfaceName(interface)
             device = interface
         } else {
-            device = try await NetworkDevice.defaultDevice(helperPath: options.helperPath).name
+            device = try await NetworkDevice.defaultDevice(helperPath: options.helperPath,
+                                                           timeout: options.requestTimeout).name
         }
         let request = try options.openRequest(device: device)
         let session = try HelperSession.start(helperPath: options.helperPath, arguments: options.monitorMode ? ["--keep-net-admin"] : [],
-                                              mode: .capture, interface: device, queueLimit: options.queueCapacity)
+                                              mode: .capture, interface: device, queueLimit: options.queueCapacity,
+                                              deadlines: options.deadlines)
         let reply = await session.request(.open(request), .open, filter: options.filter)
         switch reply {
         case .success(.ready(let ready)):
@@ -159,7 +162,8 @@ public final class LiveCapture: Sendable {
         switch try await session.request(.statisticsRequest, .statistics).get() {
         case .statistics(let s):
             return CaptureStatistics(received: s.received, droppedByKernel: s.droppedByKernel, droppedByInterface: s.droppedByInterface,
-                                     delivered: session.delivered.load(ordering: .relaxed), sentByHelper: s.sentByHelper)
+                                     delivered: session.delivered.load(ordering: .relaxed), sentByHelper: s.sentByHelper,
+                                     droppedByClient: session.droppedByClient.load(ordering: .relaxed))
         default: throw unexpectedReply()
         }
     }

@@ -27,6 +27,13 @@ final class SessionIO {
     let arguments: [String]
 
     private var process: HelperProcess?
+    /// pidfd_open of the helper: readable once it exited, whoever holds its
+    /// stdout (a grandchild may). -1 on kernels without pidfd (then polled).
+    private var pidfd: CInt = -1
+    /// The helper has exited (seen through the pidfd or waitid), not yet reaped.
+    private var helperExited = false
+    /// Set when this thread SIGKILLs the helper for a reason the final error must tell.
+    private var killReason: String?
     private var stdinOpen = false
     private var stdoutOpen = false
     private var stderrOpen = false
@@ -61,7 +68,7 @@ final class SessionIO {
     private var draining = false
     private var linkType = LinkType(rawValue: 0)
     private var failure: CaptureError?
-    private let helloDeadline: Int64
+    private var helloDeadline: Int64 = .max
     /// Set when the helper must exit on its own (after `end` or a fatal error):
     /// past it, SIGKILL. Keeps every wait for the session bounded.
     private var exitDeadline: Int64 = .max
@@ -71,7 +78,15 @@ final class SessionIO {
     /// Read size when FIONREAD does not tell (EOF, or it failed).
     static let probeSize = 4096
     static let stderrTailLimit = 4096
-    static let helloTimeout: Int64 = 10_000_000_000
+    /// How far past `queueLimit` the queue may grow while a reply is awaited:
+    /// the helper's output buffer (256 KiB), the pipe (1 MiB) and the queue's
+    /// per-packet overhead for small packets.
+    static let replyAllowance = 3 << 20
+    /// How often to ask waitid whether the helper exited, without a pidfd.
+    static let exitPollInterval: Int64 = 250_000_000
+    /// Most bytes read from the helper's stdout after it exited: what it left in
+    /// the pipe (1 MiB at most) is read; a grandchild that goes on writing is not.
+    static let drainAfterExitLimit = 4 << 20
 
     init(session: HelperSession, arguments: [String]) {
         self.session = session
@@ -79,11 +94,11 @@ final class SessionIO {
         self.buffer = []
         self.recordCapacity = 1024
         self.records = .allocate(capacity: 1024)
-        self.helloDeadline = saturatingAdd(monotonicNanoseconds(), Self.helloTimeout)
     }
 
     deinit {
         records.deallocate()
+        if pidfd >= 0 { Glibc.close(pidfd) }
     }
 
     // MARK: Thread body
@@ -97,6 +112,8 @@ final class SessionIO {
             session.state.withLock { $0.helperPath = path }
             let p = try HelperProcess.spawn(path: path, arguments: arguments)
             process = p
+            helloDeadline = saturatingAdd(monotonicNanoseconds(), session.deadlines.reply)
+            pidfd = swiftcap_pidfd_open(p.pid)
             stdinOpen = true; stdoutOpen = true; stderrOpen = true
             session.state.withLock { $0.pid = p.pid }
         } catch {
@@ -112,7 +129,8 @@ final class SessionIO {
 
     private func loop() {
         guard let process else { return }
-        var fds = [pollfd](repeating: pollfd(fd: -1, events: 0, revents: 0), count: 4)
+        var fds = [pollfd](repeating: pollfd(fd: -1, events: 0, revents: 0), count: 5)
+        var nextExitCheck: Int64 = 0
         while true {
             // Consumers that prefer the capture's executor run here, between polls.
             let jobsLeft = session.executor.drain()
@@ -123,6 +141,7 @@ final class SessionIO {
             var deadline: Int64 = .max
             var abandon = false
             var closeExpired = false
+            var timedOut: (RequestKind, Int64)? = nil
 
             session.state.withLock { s in
                 if !s.waiters.isEmpty {
@@ -140,6 +159,15 @@ final class SessionIO {
                     let r = s.pending.removeFirst()
                     newRequest = r.bytes
                     s.outstanding = r
+                    // close has the close grace period instead (closeDeadline).
+                    s.outstandingDeadline = r.kind == .close ? .max : saturatingAdd(now, session.deadlines.timeout(for: r.kind))
+                }
+                if let out = s.outstanding, s.outstandingDeadline != .max {
+                    if s.outstandingDeadline <= now {
+                        timedOut = (out.kind, session.deadlines.timeout(for: out.kind))
+                    } else {
+                        deadline = min(deadline, s.outstandingDeadline)
+                    }
                 }
                 let full = s.queue.bytes >= session.queueLimit
                 readStdout = !full || s.outstanding != nil || s.closeRequested || !captureActive || draining
@@ -147,17 +175,37 @@ final class SessionIO {
             }
             for w in expired { w.resumeEmpty() }
 
+            if let (kind, timeout) = timedOut, !violated {
+                end(with: .timedOut("\(kind)", after: timeout, option: kind.timeoutOption, path: helperPath))
+            }
             if !helloSeen {
                 if now >= helloDeadline, !violated {
-                    violate(ProtocolViolation(.unexpected, "the helper sent no hello within \(Self.helloTimeout / 1_000_000_000) s"))
+                    end(with: .timedOut("hello (its first frame)", after: session.deadlines.reply,
+                                        option: session.mode == .capture ? "CaptureOptions.requestTimeout" : "the timeout parameter",
+                                        path: helperPath))
                 } else {
                     deadline = min(deadline, helloDeadline)
                 }
+            }
+            if pidfd < 0, !helperExited {
+                // No pidfd: ask waitid now and then whether the helper exited.
+                if now >= nextExitCheck {
+                    helperExited = swiftcap_has_exited(process.pid) == 1
+                    nextExitCheck = saturatingAdd(now, Self.exitPollInterval)
+                }
+                deadline = min(deadline, nextExitCheck)
+            }
+            if helperExited {
+                drainAfterExit()
+                return
             }
             if exitDeadline != .max {
                 if now >= exitDeadline { closeExpired = true } else { deadline = min(deadline, exitDeadline) }
             }
             if closeExpired, !killed {
+                if killReason == nil, !session.state.withLock({ $0.closeRequested }) {
+                    killReason = fatalSeen ? "did not exit within 2 s of its fatal error" : "did not exit within 2 s of its end frame"
+                }
                 kill(process.pid, SIGKILL)
                 killed = true
             }
@@ -173,8 +221,9 @@ final class SessionIO {
             fds[1] = pollfd(fd: stderrOpen ? process.stderr.rawValue : -1, events: Int16(POLLIN), revents: 0)
             fds[2] = pollfd(fd: stdinOpen && outputOffset < output.count ? process.stdin.rawValue : -1, events: Int16(POLLOUT), revents: 0)
             fds[3] = pollfd(fd: session.wakeup.fd.rawValue, events: Int16(POLLIN), revents: 0)
+            fds[4] = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
             let timeout: Int64 = jobsLeft ? 0 : deadline == .max ? -1 : max(0, deadline - now)
-            let rc = fds.withUnsafeMutableBytes { swiftcap_poll($0.baseAddress, 4, timeout) }
+            let rc = fds.withUnsafeMutableBytes { swiftcap_poll($0.baseAddress, 5, timeout) }
             if rc < 0 {
                 let e = Errno.current
                 if e == .interrupted { continue }
@@ -186,6 +235,7 @@ final class SessionIO {
             if rc == 0 { continue }
 
             if fds[3].revents != 0 { session.wakeup.drain() }
+            if fds[4].revents != 0 { helperExited = true }
             if fds[1].revents != 0 { readStderr() }
             if fds[2].revents != 0 { writeStdin() }
             let outEvents = Int32(fds[0].revents)
@@ -245,6 +295,19 @@ final class SessionIO {
         }
     }
 
+    /// The helper exited but its stdout may still be open elsewhere (a
+    /// grandchild): read what the pipe holds now, then end without waiting for EOF.
+    private func drainAfterExit() {
+        guard let process, stdoutOpen else { return }
+        var taken = 0
+        while taken < Self.drainAfterExitLimit {
+            let ready = Int(swiftcap_readable_bytes(process.stdout.rawValue))
+            if ready <= 0 { return }
+            if !readStdoutOnce() { return }
+            taken += min(ready, Self.chunkSize)
+        }
+    }
+
     /// Smallest packet frame: length, type and the fixed packet header.
     static let minimumPacketFrame = 4 + 1 + Wire.packetHeaderLength
 
@@ -266,7 +329,18 @@ final class SessionIO {
         let records = self.records
         var count = 0
         var offset = 0
-        let discardPackets = session.state.withLock { $0.closeRequested }
+        // Reading goes on with a full queue while a reply is awaited. An honest
+        // helper's reply follows at most its output buffer and the pipe
+        // (PROTOCOL.md), which `replyAllowance` covers; past it, packets are
+        // discarded and counted, so the bound holds whatever the helper does.
+        // Once the helper is gone, what it left in the pipe (at most the pipe,
+        // or drainAfterExitLimit) is still delivered.
+        let helperGone = draining || helperExited
+        let (closing, overLimit) = session.state.withLock {
+            ($0.closeRequested, !helperGone && $0.queue.bytes >= session.queueLimit + Self.replyAllowance)
+        }
+        let discardPackets = closing || overLimit
+        var discarded: UInt64 = 0
         var accepting = captureActive && !sawEnd && !fatalSeen
         let violation: ProtocolViolation? = buffer.withUnsafeBytes { raw in
             do throws(ProtocolViolation) {
@@ -288,6 +362,8 @@ final class SessionIO {
                                     records[count] = FrameRecord(seconds: seconds, nanoseconds: nanoseconds, wireLength: wire,
                                                                  start: offset + Self.minimumPacketFrame, end: offset + 4 + length)
                                     count += 1
+                                } else {
+                                    discarded += 1
                                 }
                                 offset += 4 + length
                                 continue
@@ -306,6 +382,8 @@ final class SessionIO {
                                                          start: frame.payload.lowerBound + Wire.packetHeaderLength,
                                                          end: frame.payload.upperBound)
                             count += 1
+                        } else {
+                            discarded += 1
                         }
                     } else {
                         let message = try WireMessage.decode(frame.type, payload: frame.payload, in: window)
@@ -319,7 +397,14 @@ final class SessionIO {
                 return error
             }
         }
+        if overLimit, !closing, discarded > 0 { session.droppedByClient.add(discarded, ordering: .relaxed) }
         if let violation {
+            // The packets before the damage were well formed: deliver them first.
+            if count > 0 {
+                let storage = buffer
+                buffer = []
+                enqueuePackets(storage: storage, count: count)
+            }
             violate(violation)
             self.filled = 0
             return
@@ -451,9 +536,14 @@ final class SessionIO {
 
     /// Ends the session for a protocol violation: SIGKILL, discard the rest.
     private func violate(_ v: ProtocolViolation) {
+        end(with: CaptureError.violation(v, path: helperPath))
+    }
+
+    /// Ends the session with `error` (a violation, a missed deadline): the
+    /// waiting request fails with it, the helper is killed, the rest discarded.
+    private func end(with error: CaptureError) {
         guard !violated else { return }
         violated = true
-        let error = CaptureError.violation(v, path: helperPath)
         failure = error
         let resumption: Resumption? = session.state.withLock { s in
             s.failure = error
@@ -555,6 +645,7 @@ final class SessionIO {
             }
             if r < 0 { break } // ECHILD: someone else reaped it (SIGCHLD ignored?)
             if !killed, monotonicNanoseconds() - start > HelperSession.closeGracePeriod {
+                if killReason == nil { killReason = "closed its output but did not exit within 2 s" }
                 kill(process.pid, SIGKILL)
                 killed = true
                 if swiftcap_waitpid(process.pid, &status, 0) == process.pid { termination = Self.termination(status) }
@@ -579,8 +670,9 @@ final class SessionIO {
                 } else {
                     during = "before answering"
                 }
+                let killedBecause = termination == .signaled(signal: SIGKILL) ? killReason : nil
                 final = .terminated(pid: process.pid, path: helperPath, termination: termination,
-                                    stderr: stderrText, during: during)
+                                    stderr: stderrText, during: during, killedBecause: killedBecause)
             }
         } else if let f = final, f.code != .helperTerminated, !stderrText.isEmpty, f.code == .protocolViolation {
             final = CaptureError(f.code, f.message + "; the helper's stderr ended with: \(stderrText)",
