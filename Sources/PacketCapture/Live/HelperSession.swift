@@ -121,14 +121,11 @@ struct SessionState {
     /// The helper in use: as requested until the I/O thread has located it.
     var helperPath: String
     var pid: Int32 = 0
-    var helloReceived = false
     var libpcapVersion = ""
     /// Requests not yet written, in order.
     var pending: [PendingRequest] = []
     /// The one request written and not yet answered.
     var outstanding: PendingRequest?
-    /// When `outstanding` times out (monotonic ns).
-    var outstandingDeadline: Int64 = .max
     var queue = PacketQueue()
     /// The I/O thread stopped reading stdout because the queue is full; a consumer
     /// that frees space must wake it.
