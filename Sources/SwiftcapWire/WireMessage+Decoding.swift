@@ -135,8 +135,8 @@ extension FilterSpec {
 }
 
 extension PacketHeader {
-    /// Decodes and validates the fixed fields of a packet frame payload. Used by
-    /// both the generic decoder and the client's zero-copy fast path.
+    /// Decodes and validates the fixed fields of a packet frame payload: the
+    /// generic path, with `PacketFrame.isValid`'s rule and a reason for each failure.
 
     public static func decode(payload: Range<Int>, in buffer: UnsafeRawBufferPointer) throws(ProtocolViolation) -> PacketHeader {
         guard payload.count >= Wire.packetHeaderLength else {
@@ -148,6 +148,11 @@ extension PacketHeader {
         }
         let seconds = Int64(bitPattern: UInt64(bigEndian: buffer.loadUnaligned(fromByteOffset: base, as: UInt64.self)))
         let header = PacketHeader(seconds: seconds, nanoseconds: be32(8), captureLength: be32(12), wireLength: be32(16))
+        let carried = payload.count - Wire.packetHeaderLength
+        if PacketFrame.isValid(nanoseconds: header.nanoseconds, captureLength: header.captureLength,
+                               wireLength: header.wireLength, carried: carried) {
+            return header
+        }
         guard header.nanoseconds < 1_000_000_000 else {
             throw ProtocolViolation(.badField, "packet nanoseconds \(header.nanoseconds) not below 1e9")
         }

@@ -71,9 +71,6 @@ extension SessionIO {
         }
     }
 
-    /// Smallest packet frame: length, type and the fixed packet header.
-    static let minimumPacketFrame = 4 + 1 + Wire.packetHeaderLength
-
     /// Decodes every complete frame in `buffer[0..<filled]`, queues the packets
     /// (their bytes slices of one chunk array) and handles the other frames in order.
     ///
@@ -83,7 +80,7 @@ extension SessionIO {
     /// which reports violations exactly as before.
     func processFrames() {
         let filled = self.filled
-        let needed = filled / Self.minimumPacketFrame + 1
+        let needed = filled / PacketFrame.headerSize + 1
         if recordCapacity < needed {
             records.deallocate()
             recordCapacity = max(needed, recordCapacity * 2)
@@ -111,27 +108,17 @@ extension SessionIO {
                 let window = UnsafeRawBufferPointer(start: base, count: filled)
                 while true {
                     let available = filled - offset
-                    if accepting, available >= Self.minimumPacketFrame {
-                        let p = base + offset
-                        let length = Int(UInt32(bigEndian: p.loadUnaligned(as: UInt32.self)))
-                        if p.load(fromByteOffset: 4, as: UInt8.self) == FrameType.packet.rawValue,
-                           length >= 1 + Wire.packetHeaderLength, length <= Wire.maxFrameLength, available >= 4 + length {
-                            let seconds = Int64(bitPattern: UInt64(bigEndian: p.loadUnaligned(fromByteOffset: 5, as: UInt64.self)))
-                            let nanoseconds = UInt32(bigEndian: p.loadUnaligned(fromByteOffset: 13, as: UInt32.self))
-                            let captured = UInt32(bigEndian: p.loadUnaligned(fromByteOffset: 17, as: UInt32.self))
-                            let wire = UInt32(bigEndian: p.loadUnaligned(fromByteOffset: 21, as: UInt32.self))
-                            if nanoseconds < 1_000_000_000, Int(captured) == length - 1 - Wire.packetHeaderLength, captured <= wire {
-                                if !discardPackets {
-                                    records[count] = FrameRecord(seconds: seconds, nanoseconds: nanoseconds, wireLength: wire,
-                                                                 start: offset + Self.minimumPacketFrame, end: offset + 4 + length)
-                                    count += 1
-                                } else {
-                                    discarded += 1
-                                }
-                                offset += 4 + length
-                                continue
-                            }
+                    if accepting, let (header, size) = PacketFrame.parse(base + offset, available: available) {
+                        if !discardPackets {
+                            records[count] = FrameRecord(seconds: header.seconds, nanoseconds: header.nanoseconds,
+                                                         wireLength: header.wireLength,
+                                                         start: offset + PacketFrame.headerSize, end: offset + size)
+                            count += 1
+                        } else {
+                            discarded += 1
                         }
+                        offset += size
+                        continue
                     }
                     guard let frame = try FrameScanner.nextFrame(in: window, from: offset) else { break }
                     if frame.type == .packet {
