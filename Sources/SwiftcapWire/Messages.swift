@@ -75,13 +75,20 @@ public struct OpenRequest: Equatable, Sendable {
 }
 
 /// `compileFilter`: compile without a device (pcap_open_dead + pcap_compile).
+/// `compileFilter`: compile a filter for packets of a capture file, as libpcap
+/// compiles it when it reads that file (savefile semantics: on LINKTYPE_NULL it
+/// tests every BSD address family value, in the file's byte order).
 public struct CompileRequest: Equatable, Sendable {
+    /// The file's LINKTYPE_ value (libpcap maps it to its DLT_ value).
     public var linkType: UInt32
     public var snapshotLength: UInt32
+    /// The file was written by a host of the other byte order.
+    public var byteSwapped: Bool
     public var filter: FilterSpec
-    public init(linkType: UInt32, snapshotLength: UInt32, filter: FilterSpec) {
+    public init(linkType: UInt32, snapshotLength: UInt32, byteSwapped: Bool = false, filter: FilterSpec) {
         self.linkType = linkType
         self.snapshotLength = snapshotLength
+        self.byteSwapped = byteSwapped
         self.filter = filter
     }
 }

@@ -46,7 +46,9 @@ extension WireMessage {
             guard snaplen >= 1, snaplen <= UInt32(Wire.maxSnapshotLength) else {
                 throw ProtocolViolation(.badField, "snapshot length \(snaplen) outside 1...\(Wire.maxSnapshotLength)")
             }
-            message = .compileFilter(CompileRequest(linkType: link, snapshotLength: snaplen, filter: try FilterSpec.decode(&r)))
+            let swapped = try r.bool("byte swapped")
+            message = .compileFilter(CompileRequest(linkType: link, snapshotLength: snaplen, byteSwapped: swapped,
+                                                    filter: try FilterSpec.decode(&r)))
         case .ready:
             let link = try r.u32("link type")
             let snaplen = try r.u32("snapshot length")

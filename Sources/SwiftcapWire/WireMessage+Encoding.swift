@@ -40,7 +40,7 @@ extension WireMessage {
         case .statisticsRequest, .close, .listDevices, .filterSet, .end:
             break
         case .compileFilter(let c):
-            w.u32(c.linkType); w.u32(c.snapshotLength); c.filter.encode(into: &w)
+            w.u32(c.linkType); w.u32(c.snapshotLength); w.bool(c.byteSwapped); c.filter.encode(into: &w)
         case .ready(let r):
             w.u32(r.linkType); w.u32(r.snapshotLength); w.u8(r.timestampPrecision.rawValue); w.string(r.warning)
         case .packet(let h, let bytes):

@@ -78,7 +78,7 @@ struct ReadCommand: AsyncParsableCommand {
             do {
                 let programs = try await FilterCompiler.compile(
                     expression, linkTypes: linkTypes, snapshotLength: 262_144, optimize: true, netmask: nil,
-                    helperPath: helper)
+                    byteSwapped: input.isByteSwapped, helperPath: helper)
                 filterState.add(programs, for: linkTypes)
             } catch {
                 Self.report(error)
@@ -154,7 +154,7 @@ struct ReadCommand: AsyncParsableCommand {
                     do {
                         let programs = try await FilterCompiler.compile(
                             expression, linkTypes: missing, snapshotLength: 262_144, optimize: true, netmask: nil,
-                            helperPath: helper)
+                            byteSwapped: input.isByteSwapped, helperPath: helper)
                         filterState.add(programs, for: missing)
                     } catch {
                         failure = error

@@ -39,8 +39,8 @@ final class FakeHelperProtocolTests: XCTestCase {
     }
 
     func testVersionMismatchAndGarbageBeforeHello() async throws {
-        let mismatch = await expectCaptureError(.protocolViolation, advice: ["protocol version 2", "same swiftcap version"]) {
-            try await self.open("normal", ["version": 2])
+        let mismatch = await expectCaptureError(.protocolViolation, advice: ["protocol version 99", "same swiftcap version"]) {
+            try await self.open("normal", ["version": 99])
         }
         XCTAssertNotNil(mismatch)
         _ = await expectCaptureError(.protocolViolation, advice: ["exceeds the bound"]) {

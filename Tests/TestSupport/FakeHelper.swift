@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SwiftcapWire
 
 /// A stand-in for swiftcap-helper, written in Python, that speaks
 /// docs/PROTOCOL.md and misbehaves on request: malformed frames, crashes, exits,
@@ -22,7 +23,8 @@ public enum FakeHelper {
     public static func make(_ mode: String, _ options: [String: Int] = [:]) throws -> String {
         let dir = try makeTemporaryDirectory("swiftcap-fake")
         let script = dir + "/fake_helper.py"
-        try source.write(toFile: script, atomically: true, encoding: .utf8)
+        try source.replacingOccurrences(of: "PROTOCOL_VERSION", with: "\(Wire.protocolVersion)")
+            .write(toFile: script, atomically: true, encoding: .utf8)
         let args = ([mode] + options.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }).joined(separator: " ")
         let wrapper = dir + "/swiftcap-helper"
         try "#!/bin/sh\nexec /usr/bin/python3 \(script) \(args) \"$@\"\n".write(toFile: wrapper, atomically: true, encoding: .utf8)
@@ -44,7 +46,7 @@ mode = args[0] if args else "normal"
 opts = dict(a.split("=", 1) for a in args[1:] if "=" in a)
 count = int(opts.get("count", "0"))
 size = int(opts.get("size", "60"))
-version = int(opts.get("version", "1"))
+version = int(opts.get("version", "PROTOCOL_VERSION"))
 sent = 0
 received_filter = ""
 
@@ -153,8 +155,8 @@ while True:
     if t == COMPILE:
         while True:
             (link,) = struct.unpack(">I", p[:4])
-            (slen,) = struct.unpack(">I", p[13:17])
-            expr = p[17:17 + slen].decode()
+            (slen,) = struct.unpack(">I", p[14:18])
+            expr = p[18:18 + slen].decode()
             if expr == "bad filter":
                 send(error(4, False, "syntax error"))
             else:

@@ -87,3 +87,12 @@ int sch_clear_environment(void);
 int sch_environment_count(void);
 /// if_nametoindex(name): the interface's index, 0 if no such interface.
 unsigned int sch_interface_index(const char *name);
+
+// MARK: Savefile semantics without a file (savefile_compile.c)
+
+/// A pcap_t that libpcap treats as an open savefile of `linktype` (a LINKTYPE_
+/// value) and `snaplen`, written in the other byte order when `swapped`, so that
+/// pcap_compile on it compiles as tcpdump -r does (every BSD AF value on
+/// LINKTYPE_NULL, LINKTYPE_ to DLT_ mapping). The "file" is a 24-byte header in
+/// memory (fmemopen): nothing is opened. NULL with `errbuf` set on failure.
+pcap_t *sch_open_savefile_in_memory(uint32_t linktype, uint32_t snaplen, int swapped, char *errbuf);
