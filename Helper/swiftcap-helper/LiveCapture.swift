@@ -13,13 +13,18 @@ final class LiveCapture {
     let warning: String
     /// pcap_get_selectable_fd: the packet socket.
     let fd: CInt
+    /// `not (the SSH session's TCP connection)`, ANDed to every filter; nil locally.
+    let exclusion: String?
 
     /// Opens and activates `request.device` as the request says and switches to
     /// non-blocking mode (pcap_create ... pcap_activate, pcap_setnonblock).
     /// The request's filter is not installed here: activation is what needs
     /// CAP_NET_RAW, and the filter is compiled only once no capability is held
     /// (`setFilter`, called by PrivilegeSequence after dropping them).
-    init(_ request: OpenRequest, allowMonitorMode: Bool) throws(HelperError) {
+    ///
+    /// `excluding`: the SSH session the helper serves, left out of every filter.
+    init(_ request: OpenRequest, allowMonitorMode: Bool, excluding connection: SSHConnection? = nil) throws(HelperError) {
+        exclusion = connection?.exclusionFilter
         let name = request.device
         try LiveCapture.checkDevice(name)
         if request.monitorMode && !allowMonitorMode {
@@ -126,6 +131,10 @@ final class LiveCapture {
     /// it (pcap_compile + pcap_setfilter). On failure the previous filter stays
     /// in place. Called only when the helper holds no capability.
     func setFilter(_ spec: FilterSpec, namesResolve: Bool) throws(HelperError) {
+        var spec = spec
+        if let exclusion {
+            spec.expression = spec.expression.isEmpty ? exclusion : "(\(spec.expression)) and \(exclusion)"
+        }
         var program = try compileFilter(spec, on: handle, namesResolve: namesResolve)
         defer { pcap_freecode(&program) }
         guard pcap_setfilter(handle, &program) == 0 else {

@@ -6,6 +6,8 @@ import SwiftcapWire
 struct Options {
     /// Keep CAP_NET_ADMIN (if held) until an `open` asking for monitor mode.
     var keepNetAdmin = false
+    /// The SSH session this helper runs in, whose packets every filter leaves out.
+    var excludedConnection: SSHConnection?
 }
 
 /// The helper from exec to exit. Every change of privilege happens in this file,
@@ -83,13 +85,13 @@ enum PrivilegeSequence {
             if keep.contains(.netAdmin) && !open.monitorMode {
                 try System.setCapabilities(exactly: [.netRaw]) // CAP_NET_ADMIN is for monitor mode only
             }
-            let capture = try LiveCapture(open, allowMonitorMode: options.keepNetAdmin)
+            let capture = try LiveCapture(open, allowMonitorMode: options.keepNetAdmin, excluding: options.excludedConnection)
             // Activation was what needed a capability. The filter is the caller's
             // text: parse it, and resolve its names (NSS, DNS), with none held,
             // within the compile budget.
             try System.setCapabilities(exactly: [])
             try limitMemoryForCompiles()
-            if !open.filter.expression.isEmpty { try capture.setFilter(open.filter, namesResolve: true) }
+            if !open.filter.expression.isEmpty || capture.exclusion != nil { try capture.setFilter(open.filter, namesResolve: true) }
 
             // MARK: 5. Lock down
             try lockDown(keepingDescriptor: capture.fd)

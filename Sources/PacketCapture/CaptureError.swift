@@ -13,7 +13,7 @@ public struct CaptureError: Error, Sendable, CustomStringConvertible {
             case filterInvalid, filterTooLong, injectFailed, packetTooLarge, captureClosed
             case activateFailed, unsupported, timestampPrecisionNotSupported, captureFailed
             case invalidArgument, systemCallFailed, helperInternalError
-            case filterTooComplex, timedOut
+            case filterTooComplex, timedOut, remoteConnectionFailed
         }
         let base: Base
         init(_ base: Base) { self.base = base }
@@ -63,6 +63,9 @@ public struct CaptureError: Error, Sendable, CustomStringConvertible {
         /// The helper did not answer a request within its deadline
         /// (`CaptureOptions.requestTimeout`, `openTimeout`); it was stopped.
         public static let timedOut = Code(.timedOut)
+        /// `ssh` could not connect to, or authenticate with, the remote host, or
+        /// the connection broke (`HelperTransport.ssh`).
+        public static let remoteConnectionFailed = Code(.remoteConnectionFailed)
 
         public var description: String { base.rawValue }
     }

@@ -20,6 +20,13 @@ extern "C" {
 int swiftcap_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
                    int stdin_fd, int stdout_fd, int stderr_fd);
 
+/// As swiftcap_spawn, but by fork(2) + execve(2) so that the child can be given
+/// PR_SET_PDEATHSIG(SIGKILL) before it runs: for programs that do not arm it
+/// themselves (ssh). The signal fires when the calling *thread* exits. An exec
+/// failure is reported through a close-on-exec pipe. Returns 0 or an errno value.
+int swiftcap_spawn_dying_with_thread(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+                                     int stdin_fd, int stdout_fd, int stderr_fd);
+
 /// pipe2(2) with O_CLOEXEC. Returns 0, or -1 with errno set.
 int swiftcap_pipe_cloexec(int fds[2]);
 

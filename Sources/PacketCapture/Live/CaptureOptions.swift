@@ -64,6 +64,10 @@ public struct CaptureOptions: Sendable {
     /// How long `open` may take, activation and the open filter's compile
     /// (with its name lookups) included. Past it: `.timedOut`.
     public var openTimeout: Duration = .seconds(30)
+    /// Where the helper runs: `.local` (default), or `.ssh(...)` on another
+    /// machine. `helperPath` applies to `.local` only; a remote helper's path is
+    /// `SSHDestination.helperPath`.
+    public var transport: HelperTransport = .local
 
     public init(snapshotLength: Int = 262_144, promiscuous: Bool = true, timeout: CaptureTimeout = .milliseconds(100),
                 bufferSize: Int? = nil, monitorMode: Bool = false, direction: CaptureDirection = .inOut,

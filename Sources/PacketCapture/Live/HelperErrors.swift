@@ -6,13 +6,15 @@ struct ErrorContext: Sendable {
     var interface: String?
     /// The filter expression a request carried, if any.
     var filter: String?
+    /// `user@host` when the helper runs on another machine (through ssh).
+    var remoteHost: String? = nil
 }
 
 extension CaptureError {
     /// An `error` frame from the helper, in context.
     static func fromHelper(_ e: WireError, _ context: ErrorContext) -> CaptureError {
-        let path = context.helperPath
-        let iface = context.interface.map { "interface \($0)" } ?? "the interface"
+        let path = context.remoteHost.map { "\(context.helperPath) on \($0)" } ?? context.helperPath
+        let iface = (context.interface.map { "interface \($0)" } ?? "the interface") + (context.remoteHost.map { " of \($0)" } ?? "")
         let pcap = e.message
         func make(_ code: Code, _ message: String) -> CaptureError {
             CaptureError(code, message, helperPath: path)
@@ -21,7 +23,9 @@ extension CaptureError {
         case .noSuchDevice:
             return make(.interfaceNotFound, "\(iface) does not exist (\(pcap)); list interfaces with `swiftcap devices` or NetworkDevice.all()")
         case .permissionDenied:
-            return make(.permissionDenied, "the helper at \(path) lacks CAP_NET_RAW (\(pcap)); run: sudo setcap cap_net_raw=ep \(path)")
+            let fix = context.remoteHost.map { "on \($0) run: sudo swiftcap install-helper (or sudo setcap cap_net_raw=ep \(context.helperPath))" }
+                ?? "run: sudo setcap cap_net_raw=ep \(path)"
+            return make(.permissionDenied, "the helper at \(path) lacks CAP_NET_RAW (\(pcap)); \(fix)")
         case .promiscuousPermissionDenied:
             return make(.promiscuousPermissionDenied, "the helper at \(path) may not put \(iface) in promiscuous mode (\(pcap)); capture without promiscuous mode (promiscuous: false, -p)")
         case .filterInvalid:
@@ -76,6 +80,29 @@ extension CaptureError {
             message += "; check that \(path) is the swiftcap-helper built with this swiftcap version, and open the capture again"
         }
         return CaptureError(.helperTerminated, message, helperPath: path, termination: termination)
+    }
+
+    /// The ssh transport ended before or instead of the helper: `termination`
+    /// is ssh's (255: it could not connect or authenticate; 126/127: the remote
+    /// shell could not run the helper).
+    static func remoteFailure(host: String, remotePath: String, termination: Termination?, stderr: String, during: String) -> CaptureError? {
+        let said = stderr.isEmpty ? "" : ": \(stderr)"
+        switch termination {
+        case .exited(255):
+            return CaptureError(.remoteConnectionFailed,
+                                "ssh to \(host) failed \(during)\(said); check that `ssh \(host)` works without a prompt (BatchMode: keys, known host)",
+                                helperPath: remotePath, termination: termination)
+        case .exited(127):
+            return CaptureError(.helperNotFound,
+                                "there is no helper at \(remotePath) on \(host)\(said); install it there with: sudo swiftcap install-helper, or set SSHDestination.helperPath",
+                                helperPath: remotePath, termination: termination)
+        case .exited(126):
+            return CaptureError(.helperNotFound,
+                                "the helper at \(remotePath) on \(host) cannot be executed by the remote user\(said); add that user to the helper's group (usermod -aG GROUP USER on \(host))",
+                                helperPath: remotePath, termination: termination)
+        default:
+            return nil
+        }
     }
 
     /// The helper did not answer `request` within `seconds`; the client killed it.

@@ -169,15 +169,18 @@ final class HelperSession: Sendable {
     /// on (a reply awaited, the helper gone): `CaptureStatistics.droppedByClient`.
     let droppedByClient = Atomic<UInt64>(0)
     let deadlines: SessionDeadlines
+    /// Where the helper runs: here, or through ssh.
+    let transport: HelperTransport
     private let waiterIDs = Atomic<UInt64>(1)
 
     static let closeGracePeriod: Int64 = 2_000_000_000
     static let ioThreadStackSize = 512 * 1024
 
     private init(helperPath: String?, mode: SessionMode, interface: String?, queueLimit: Int, wakeup: EventFD,
-                 deadlines: SessionDeadlines) {
+                 deadlines: SessionDeadlines, transport: HelperTransport) {
         self.requestedHelperPath = helperPath
         self.deadlines = deadlines
+        self.transport = transport
         self.state = Mutex(SessionState(helperPath: helperPath ?? HelperLocator.executableName))
         self.mode = mode
         self.interface = interface
@@ -193,14 +196,16 @@ final class HelperSession: Sendable {
 
     /// Creates the session and its I/O thread, which locates and spawns the helper.
     static func start(helperPath: String?, arguments: [String], mode: SessionMode, interface: String?,
-                      queueLimit: Int = 4 << 20, deadlines: SessionDeadlines = .default) throws(CaptureError) -> HelperSession {
+                      queueLimit: Int = 4 << 20, deadlines: SessionDeadlines = .default,
+                      transport: HelperTransport = .local) throws(CaptureError) -> HelperSession {
         let wakeup: EventFD
         switch EventFD.make() {
         case .success(let e): wakeup = e
         case .failure(let e): throw systemCallError("eventfd", e, "the process may be out of file descriptors")
         }
         let session = HelperSession(helperPath: helperPath, mode: mode, interface: interface,
-                                    queueLimit: max(queueLimit, 64 * 1024), wakeup: wakeup, deadlines: deadlines)
+                                    queueLimit: max(queueLimit, 64 * 1024), wakeup: wakeup, deadlines: deadlines,
+                                    transport: transport)
         let io = SessionIO(session: session, arguments: arguments)
         let opaque = Unmanaged.passRetained(io).toOpaque()
         let rc = swiftcap_thread_start({ arg in

@@ -69,12 +69,12 @@ public final class LiveCapture: Sendable {
             device = interface
         } else {
             device = try await NetworkDevice.defaultDevice(helperPath: options.helperPath,
-                                                           timeout: options.requestTimeout).name
+                                                           timeout: options.requestTimeout, transport: options.transport).name
         }
         let request = try options.openRequest(device: device)
         let session = try HelperSession.start(helperPath: options.helperPath, arguments: options.monitorMode ? ["--keep-net-admin"] : [],
                                               mode: .capture, interface: device, queueLimit: options.queueCapacity,
-                                              deadlines: options.deadlines)
+                                              deadlines: options.deadlines, transport: options.transport)
         let reply = await session.request(.open(request), .open, filter: options.filter)
         switch reply {
         case .success(.ready(let ready)):

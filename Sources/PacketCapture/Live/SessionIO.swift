@@ -92,10 +92,7 @@ final class SessionIO {
         swiftcap_set_thread_name("swiftcap-io")
         do {
             // stat/access/readlink and posix_spawn happen here, off the cooperative pool.
-            let path = try HelperLocator.locate(explicit: session.requestedHelperPath)
-            machine.context.helperPath = path
-            session.state.withLock { $0.helperPath = path }
-            let p = try HelperProcess.spawn(path: path, arguments: arguments)
+            let p = try spawnHelper()
             process = p
             // The hello deadline runs from the spawn, not from the locate.
             machine = SessionStateMachine(context: machine.context, deadlines: session.deadlines, now: monotonicNanoseconds())
@@ -109,6 +106,32 @@ final class SessionIO {
         loop()
         _ = session.executor.drain()
         reapAndFinish()
+    }
+
+    /// Locates and spawns the local helper, or ssh with the remote helper as its command.
+    private func spawnHelper() throws(CaptureError) -> HelperProcess {
+        switch session.transport {
+        case .local:
+            let path = try HelperLocator.locate(explicit: session.requestedHelperPath)
+            machine.context.helperPath = path
+            session.state.withLock { $0.helperPath = path }
+            return try HelperProcess.spawn(path: path, arguments: arguments)
+        case .ssh(let destination):
+            try destination.validate()
+            machine.context.helperPath = destination.helperPath
+            machine.context.remoteHost = destination.displayName
+            session.state.withLock { $0.helperPath = destination.helperPath }
+            let argv = destination.commandLine(helperArguments: arguments)
+            do {
+                // ssh does not arm a parent-death signal: the fork does, so a
+                // client that dies takes ssh (and so the remote helper) with it.
+                return try HelperProcess.spawn(path: argv[0], arguments: Array(argv.dropFirst()), diesWithThread: true)
+            } catch {
+                throw CaptureError(.helperSpawnFailed,
+                                   "cannot start ssh at \(destination.sshPath) (\(error.message)); install OpenSSH's client (Debian: apt-get install openssh-client) or set SSHDestination.sshPath",
+                                   helperPath: destination.helperPath)
+            }
+        }
     }
 
     private func loop() {

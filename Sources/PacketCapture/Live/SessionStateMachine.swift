@@ -231,6 +231,11 @@ struct SessionStateMachine {
             return failure
         }
         if closeRequested { return nil }
+        if let host = context.remoteHost,
+           let remote = CaptureError.remoteFailure(host: host, remotePath: context.helperPath, termination: termination,
+                                                   stderr: stderr, during: during) {
+            return remote
+        }
         let phase: String
         let killedBecause: String?
         switch state {
