@@ -10,7 +10,9 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -130,4 +132,12 @@ int64_t swiftcap_monotonic_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+long swiftcap_file_capability_xattr(const char *path, void *buffer, unsigned long size) {
+    return (long)getxattr(path, "security.capability", buffer, size);
+}
+
+int swiftcap_no_new_privs(void) {
+    return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
 }

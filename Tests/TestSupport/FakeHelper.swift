@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SwiftcapWire
 
 /// A stand-in for swiftcap-helper, written in Python, that speaks
 /// docs/PROTOCOL.md and misbehaves on request: malformed frames, crashes, exits,
@@ -37,7 +38,8 @@ mode = args[0] if args else "normal"
 opts = dict(a.split("=", 1) for a in args[1:] if "=" in a)
 count = int(opts.get("count", "0"))
 size = int(opts.get("size", "60"))
-version = int(opts.get("version", "1"))
+CURRENT = \#(Wire.protocolVersion)
+version = int(opts.get("version", str(CURRENT)))
 sent = 0
 received_filter = ""
 
@@ -47,6 +49,13 @@ def frame(t, payload=b""):
 def string(s):
     b = s.encode()
     return struct.pack(">I", len(b)) + b
+
+def hello(libpcap):
+    # Version 1 had no software version; later ones end with it.
+    payload = struct.pack(">H", version) + string(libpcap)
+    if version >= 2:
+        payload += string("\#(Wire.softwareVersion)" if version == CURRENT else "9.%d.0" % version)
+    return frame(HELLO, payload)
 
 def send(b):
     view = memoryview(b)
@@ -97,12 +106,12 @@ if mode == "garbage-before-hello":
     time.sleep(5)
     sys.exit(0)
 if mode == "no-capability":
-    send(frame(HELLO, struct.pack(">H", version) + string("fake libpcap")))
+    send(hello("fake libpcap"))
     t, p = read_frame()
     send(error(2, True, "socket: Operation not permitted"))
     sys.exit(1)
 
-send(frame(HELLO, struct.pack(">H", version) + string("fake libpcap 0.0")))
+send(hello("fake libpcap 0.0"))
 
 def stats_frame():
     return frame(STATS, struct.pack(">QQQQ", sent, 0, 0, sent))
@@ -178,7 +187,7 @@ elif mode == "bad-packet":
 elif mode == "unsolicited":
     send(packet(0) + frame(FILTERSET))
 elif mode == "second-hello":
-    send(frame(HELLO, struct.pack(">H", 1) + string("again")))
+    send(hello("again"))
 elif mode == "crash":
     send(b"".join(packet(i) for i in range(count)))
     time.sleep(0.05)

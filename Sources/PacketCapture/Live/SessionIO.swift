@@ -382,7 +382,7 @@ final class SessionIO {
         if case .hello(let hello) = message {
             guard !helloSeen else { throw ProtocolViolation(.unexpected, "a second hello frame") }
             guard hello.protocolVersion == Wire.protocolVersion else {
-                throw ProtocolViolation(.versionMismatch, "the helper speaks protocol version \(hello.protocolVersion), this client version \(Wire.protocolVersion)")
+                throw ProtocolViolation(.versionMismatch, HelperLocator.versionMismatchMessage(path: helperPath, hello: hello))
             }
             helloSeen = true
             session.state.withLock { s in
