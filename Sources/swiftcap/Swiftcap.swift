@@ -8,6 +8,6 @@ struct Swiftcap: AsyncParsableCommand {
         abstract: "Capture, inject and read packets without holding privileges.",
         version: HelperInstallation.version,
         subcommands: [CaptureCommand.self, ReadCommand.self, DevicesCommand.self,
-                      InstallHelperCommand.self, UninstallHelperCommand.self]
+                      InstallHelperCommand.self, UninstallHelperCommand.self, DoctorCommand.self]
     )
 }
