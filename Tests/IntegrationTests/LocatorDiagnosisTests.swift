@@ -59,6 +59,8 @@ final class LocatorDiagnosisTests: XCTestCase {
             "lacks CAP_NET_RAW", "it has no file capability",
             "sudo setcap cap_net_raw=ep \(helper)", "sudo swiftcap install-helper --prefix \(prefix)",
         ])
+        // Outside the group, what stops you first is the group.
+        try assertCaptureFails(as: accounts.outsider, ["you are not in group \(accounts.group)"])
     }
 
     func testCapabilityOnANosuidMountIsReportedAsIgnored() throws {

@@ -30,28 +30,18 @@ enum HelperLocator {
 
     static func locate(explicit: String?) throws(CaptureError) -> String {
         if let explicit {
-            if let problem = problem(with: explicit) {
-                throw CaptureError(problemCode(explicit),
-                                   "the helper path \(explicit) given by the helperPath option \(problem); point helperPath at a swiftcap-helper executable",
-                                   helperPath: explicit)
-            }
+            try check(explicit) { "the helper path \(explicit) given by the helperPath option \($0); point helperPath at a swiftcap-helper executable" }
             return explicit
         }
         if let fromEnvironment = environment(environmentVariable), !fromEnvironment.isEmpty {
-            if let problem = problem(with: fromEnvironment) {
-                throw CaptureError(problemCode(fromEnvironment),
-                                   "\(environmentVariable)=\(fromEnvironment) \(problem); set \(environmentVariable) to a swiftcap-helper executable or unset it",
-                                   helperPath: fromEnvironment)
-            }
+            try check(fromEnvironment) { "\(environmentVariable)=\(fromEnvironment) \($0); set \(environmentVariable) to a swiftcap-helper executable or unset it" }
             return fromEnvironment
         }
         let candidates = searchPaths()
         for candidate in candidates {
             var st = stat()
             guard stat(candidate, &st) == 0 else { continue }
-            if let problem = problem(with: candidate) {
-                throw CaptureError(problemCode(candidate), "the helper at \(candidate) \(problem)", helperPath: candidate)
-            }
+            try check(candidate) { "the helper at \(candidate) \($0)" }
             return candidate
         }
         throw CaptureError(.helperNotFound,
@@ -99,15 +89,13 @@ enum HelperLocator {
         }
     }
 
-    /// Why `path` cannot be used as the helper, or nil if it can: it must be a
-    /// regular file (after symlinks) that we may execute.
-    static func problem(with path: String) -> String? {
-        HelperFileStatus.inspect(path).executionProblem
-    }
-
-    private static func problemCode(_ path: String) -> CaptureError.Code {
+    /// Throws unless `path` is a regular file (after symlinks) that we may execute:
+    /// `.helperNotExecutable` when it is a file we may not run, `.helperNotFound` otherwise.
+    private static func check(_ path: String, _ message: (String) -> String) throws(CaptureError) {
         let status = HelperFileStatus.inspect(path)
-        return status.exists && status.isRegularFile ? .helperNotExecutable : .helperNotFound
+        guard let problem = status.executionProblem else { return }
+        let code: CaptureError.Code = status.exists && status.isRegularFile ? .helperNotExecutable : .helperNotFound
+        throw CaptureError(code, message(problem), helperPath: path)
     }
 
     /// What to say when the helper reports that it lacks CAP_NET_RAW: the file
