@@ -10,7 +10,9 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -211,4 +213,12 @@ int swiftcap_spawn_dying_with_thread(pid_t *pid, const char *path, char *const a
     }
     *pid = child;
     return 0;
+}
+
+long swiftcap_file_capability_xattr(const char *path, void *buffer, unsigned long size) {
+    return (long)getxattr(path, "security.capability", buffer, size);
+}
+
+int swiftcap_no_new_privs(void) {
+    return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
 }

@@ -14,6 +14,7 @@ public struct CaptureError: Error, Sendable, CustomStringConvertible {
             case activateFailed, unsupported, timestampPrecisionNotSupported, captureFailed
             case invalidArgument, systemCallFailed, helperInternalError
             case filterTooComplex, timedOut, remoteConnectionFailed
+            case helperNotExecutable, helperVersionMismatch
         }
         let base: Base
         init(_ base: Base) { self.base = base }
@@ -28,6 +29,12 @@ public struct CaptureError: Error, Sendable, CustomStringConvertible {
         public static let promiscuousPermissionDenied = Code(.promiscuousPermissionDenied)
         /// No executable helper at any of the places looked at.
         public static let helperNotFound = Code(.helperNotFound)
+        /// A helper exists where it was looked for, but the caller may not execute it
+        /// (the message names its mode, owner and group, and the group to join).
+        public static let helperNotExecutable = Code(.helperNotExecutable)
+        /// The helper speaks another protocol version (the message names both
+        /// swiftcap versions and how to reinstall the helper).
+        public static let helperVersionMismatch = Code(.helperVersionMismatch)
         /// posix_spawn of the helper failed for a reason other than its absence.
         public static let helperSpawnFailed = Code(.helperSpawnFailed)
         /// The helper exited or was killed while the session was open.

@@ -5,9 +5,14 @@ public struct Hello: Equatable, Sendable {
     public var protocolVersion: UInt16
     /// `pcap_lib_version()` of the helper, e.g. "libpcap version 1.10.3 (with TPACKET_V3)".
     public var libpcapVersion: String
-    public init(protocolVersion: UInt16 = Wire.protocolVersion, libpcapVersion: String) {
+    /// `Wire.softwareVersion` of the helper (protocol 2 and later); empty when a
+    /// hello of an older protocol version did not carry it.
+    public var softwareVersion: String
+    public init(protocolVersion: UInt16 = Wire.protocolVersion, libpcapVersion: String,
+                softwareVersion: String = Wire.softwareVersion) {
         self.protocolVersion = protocolVersion
         self.libpcapVersion = libpcapVersion
+        self.softwareVersion = softwareVersion
     }
 }
 

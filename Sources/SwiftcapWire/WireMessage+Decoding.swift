@@ -6,7 +6,18 @@ extension WireMessage {
         let message: WireMessage
         switch type {
         case .hello:
-            message = .hello(Hello(protocolVersion: try r.u16("protocol version"), libpcapVersion: try r.string("libpcap version")))
+            let version = try r.u16("protocol version")
+            guard version == Wire.protocolVersion else {
+                // Another version's hello: only its leading u16 is promised. Take what
+                // reads like version 1 and 2 fields so the receiver can name the
+                // helper's release, and ignore the rest (the session ends anyway).
+                let libpcap = (try? r.string("libpcap version")) ?? ""
+                let software = (try? r.string("software version")) ?? ""
+                _ = r.rest()
+                return .hello(Hello(protocolVersion: version, libpcapVersion: libpcap, softwareVersion: software))
+            }
+            message = .hello(Hello(protocolVersion: version, libpcapVersion: try r.string("libpcap version"),
+                                   softwareVersion: try r.string("software version")))
         case .open:
             let device = try r.string("device")
             let snaplen = try r.u32("snapshot length")

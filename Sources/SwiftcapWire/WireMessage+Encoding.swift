@@ -21,7 +21,7 @@ extension WireMessage {
     func encodePayload(into w: inout ByteWriter) {
         switch self {
         case .hello(let h):
-            w.u16(h.protocolVersion); w.string(h.libpcapVersion)
+            w.u16(h.protocolVersion); w.string(h.libpcapVersion); w.string(h.softwareVersion)
         case .open(let o):
             w.string(o.device)
             w.u32(o.snapshotLength)

@@ -39,10 +39,15 @@ final class FakeHelperProtocolTests: XCTestCase {
     }
 
     func testVersionMismatchAndGarbageBeforeHello() async throws {
-        let mismatch = await expectCaptureError(.protocolViolation, advice: ["protocol version 99", "same swiftcap version"]) {
-            try await self.open("normal", ["version": 99])
+        // A version 1 helper (no software version in its hello) and a future one.
+        let older = await expectCaptureError(.helperVersionMismatch, advice: ["an older swiftcap", "protocol version 1", "same swiftcap version", "install-helper"]) {
+            try await self.open("normal", ["version": 1])
         }
-        XCTAssertNotNil(mismatch)
+        XCTAssertNotNil(older)
+        let newer = await expectCaptureError(.helperVersionMismatch, advice: ["swiftcap 9.3.0, protocol version 3", "this client is swiftcap \(HelperInstallation.version)"]) {
+            try await self.open("normal", ["version": 3])
+        }
+        XCTAssertNotNil(newer)
         _ = await expectCaptureError(.protocolViolation, advice: ["exceeds the bound"]) {
             try await self.open("garbage-before-hello")
         }

@@ -23,8 +23,7 @@ public enum FakeHelper {
     public static func make(_ mode: String, _ options: [String: Int] = [:]) throws -> String {
         let dir = try makeTemporaryDirectory("swiftcap-fake")
         let script = dir + "/fake_helper.py"
-        try source.replacingOccurrences(of: "PROTOCOL_VERSION", with: "\(Wire.protocolVersion)")
-            .write(toFile: script, atomically: true, encoding: .utf8)
+        try source.write(toFile: script, atomically: true, encoding: .utf8)
         let args = ([mode] + options.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }).joined(separator: " ")
         let wrapper = dir + "/swiftcap-helper"
         try "#!/bin/sh\nexec /usr/bin/python3 \(script) \(args) \"$@\"\n".write(toFile: wrapper, atomically: true, encoding: .utf8)
@@ -46,7 +45,8 @@ mode = args[0] if args else "normal"
 opts = dict(a.split("=", 1) for a in args[1:] if "=" in a)
 count = int(opts.get("count", "0"))
 size = int(opts.get("size", "60"))
-version = int(opts.get("version", "PROTOCOL_VERSION"))
+CURRENT = \#(Wire.protocolVersion)
+version = int(opts.get("version", str(CURRENT)))
 sent = 0
 received_filter = ""
 
@@ -56,6 +56,13 @@ def frame(t, payload=b""):
 def string(s):
     b = s.encode()
     return struct.pack(">I", len(b)) + b
+
+def hello(libpcap):
+    # Version 1 had no software version; later ones end with it.
+    payload = struct.pack(">H", version) + string(libpcap)
+    if version >= 2:
+        payload += string("\#(Wire.softwareVersion)" if version == CURRENT else "9.%d.0" % version)
+    return frame(HELLO, payload)
 
 def send(b):
     view = memoryview(b)
@@ -106,12 +113,12 @@ if mode == "garbage-before-hello":
     time.sleep(5)
     sys.exit(0)
 if mode == "no-capability":
-    send(frame(HELLO, struct.pack(">H", version) + string("fake libpcap")))
+    send(hello("fake libpcap"))
     t, p = read_frame()
     send(error(2, True, "socket: Operation not permitted"))
     sys.exit(1)
 
-send(frame(HELLO, struct.pack(">H", version) + string("fake libpcap 0.0")))
+send(hello("fake libpcap 0.0"))
 if mode == "silent-after-hello":
     while True:
         read_frame()
@@ -211,7 +218,7 @@ elif mode == "bad-packet":
 elif mode == "unsolicited":
     send(packet(0) + frame(FILTERSET))
 elif mode == "second-hello":
-    send(frame(HELLO, struct.pack(">H", 1) + string("again")))
+    send(hello("again"))
 elif mode == "crash":
     send(b"".join(packet(i) for i in range(count)))
     time.sleep(0.05)

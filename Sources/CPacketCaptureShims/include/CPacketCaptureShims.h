@@ -71,6 +71,14 @@ int swiftcap_wtermsig(int status);
 /// clock_gettime(CLOCK_MONOTONIC) in nanoseconds.
 int64_t swiftcap_monotonic_ns(void);
 
+/// getxattr(path, "security.capability", buffer, size): the file's capabilities
+/// as struct vfs_cap_data. Returns the attribute's length, or -1 with errno set.
+long swiftcap_file_capability_xattr(const char *path, void *buffer, unsigned long size);
+
+/// prctl(PR_GET_NO_NEW_PRIVS): 1 when this process runs with no_new_privs, 0 when
+/// not, -1 with errno set when the kernel does not know the option.
+int swiftcap_no_new_privs(void);
+
 #ifdef __cplusplus
 }
 #endif

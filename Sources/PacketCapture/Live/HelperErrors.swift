@@ -23,9 +23,10 @@ extension CaptureError {
         case .noSuchDevice:
             return make(.interfaceNotFound, "\(iface) does not exist (\(pcap)); list interfaces with `swiftcap devices` or NetworkDevice.all()")
         case .permissionDenied:
+            // A remote helper's file cannot be inspected from here.
             let fix = context.remoteHost.map { "on \($0) run: sudo swiftcap install-helper (or sudo setcap cap_net_raw=ep \(context.helperPath))" }
-                ?? "run: sudo setcap cap_net_raw=ep \(path)"
-            return make(.permissionDenied, "the helper at \(path) lacks CAP_NET_RAW (\(pcap)); \(fix)")
+                ?? HelperLocator.capabilityAdvice(for: path)
+            return make(.permissionDenied, "the helper at \(path) lacks CAP_NET_RAW (\(pcap)): \(fix)")
         case .promiscuousPermissionDenied:
             return make(.promiscuousPermissionDenied, "the helper at \(path) may not put \(iface) in promiscuous mode (\(pcap)); capture without promiscuous mode (promiscuous: false, -p)")
         case .filterInvalid:
@@ -114,7 +115,10 @@ extension CaptureError {
     }
 
     static func violation(_ v: ProtocolViolation, path: String) -> CaptureError {
-        CaptureError(.protocolViolation,
+        if v.kind == .versionMismatch {
+            return CaptureError(.helperVersionMismatch, v.reason, helperPath: path)
+        }
+        return CaptureError(.protocolViolation,
                      "the helper at \(path) broke the protocol (\(v.reason)); the session was ended. The helper and the client must come from the same swiftcap version",
                      helperPath: path)
     }

@@ -57,9 +57,9 @@ public final class LiveCapture: Sendable {
     ///     (`NetworkDevice.defaultDevice`, the first of pcap_findalldevs).
     ///   - options: see `CaptureOptions`.
     ///
-    /// The helper is `options.helperPath`, else `$SWIFTCAP_HELPER`, else
-    /// `swiftcap-helper` next to the running executable, else
-    /// `/usr/local/libexec/swiftcap/swiftcap-helper`.
+    /// The helper is `options.helperPath`, else `$SWIFTCAP_HELPER`, else the first
+    /// existing path of `HelperInstallation.searchPaths` (next to the running
+    /// executable, then `PREFIX/libexec/swiftcap/swiftcap-helper` for /usr/local and /usr).
     public static func open(interface: String? = nil, options: CaptureOptions = CaptureOptions()) async throws(CaptureError) -> LiveCapture {
         // Check the options before starting anything.
         _ = try options.openRequest(device: interface ?? "")

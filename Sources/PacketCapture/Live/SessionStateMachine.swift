@@ -127,7 +127,7 @@ struct SessionStateMachine {
         if case .hello(let hello) = message {
             guard case .awaitingHello = state else { return violation(.unexpected, "a second hello frame") }
             guard hello.protocolVersion == Wire.protocolVersion else {
-                return violation(.versionMismatch, "the helper speaks protocol version \(hello.protocolVersion), this client version \(Wire.protocolVersion)")
+                return violation(.versionMismatch, HelperLocator.versionMismatchMessage(path: context.helperPath, hello: hello))
             }
             state = .idle
             return .helloAccepted
