@@ -123,8 +123,9 @@ final class SessionStateMachineTests: XCTestCase {
     func testAVersionMismatchIsAViolationThatNamesBothVersions() {
         var m = machine()
         XCTAssertEqual(m.frameReceived(.hello(Hello(protocolVersion: 99, libpcapVersion: "x")), outstanding: nil, now: 0), .kill)
-        XCTAssertEqual(m.failure?.code, .protocolViolation)
-        XCTAssertTrue(m.failure?.message.contains("protocol version 99, this client version \(Wire.protocolVersion)") == true)
+        XCTAssertEqual(m.failure?.code, .helperVersionMismatch)
+        XCTAssertTrue(m.failure?.message.contains("protocol version 99; this client is swiftcap \(Wire.softwareVersion), protocol version \(Wire.protocolVersion)") == true,
+                      m.failure?.message ?? "")
     }
 
     func testPacketsAreLegalOnlyWhileCapturing() {
