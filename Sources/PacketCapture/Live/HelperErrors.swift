@@ -89,9 +89,17 @@ extension CaptureError {
     static func remoteFailure(host: String, remotePath: String, termination: Termination?, stderr: String, during: String) -> CaptureError? {
         let said = stderr.isEmpty ? "" : ": \(stderr)"
         switch termination {
-        case .exited(255):
+        case .exited(255) where during == "before it said hello":
             return CaptureError(.remoteConnectionFailed,
                                 "ssh to \(host) failed \(during)\(said); check that `ssh \(host)` works without a prompt (BatchMode: keys, known host)",
+                                helperPath: remotePath, termination: termination)
+        case .exited(255):
+            return CaptureError(.remoteConnectionFailed,
+                                "the ssh connection to \(host) ended \(during) (ssh exit status 255: the connection broke, or the remote helper was killed)\(said); open the capture again",
+                                helperPath: remotePath, termination: termination)
+        case .signaled(let signal):
+            return CaptureError(.remoteConnectionFailed,
+                                "ssh to \(host) was killed by signal \(Termination.name(ofSignal: signal)) \(during)\(said); the remote helper exits with it; open the capture again",
                                 helperPath: remotePath, termination: termination)
         case .exited(127):
             return CaptureError(.helperNotFound,
