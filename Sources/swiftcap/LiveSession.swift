@@ -58,7 +58,9 @@ struct LiveSession {
             }
         } catch {
             let hint = error.code == .helperNotFound ? " (on the command line: --helper PATH)" : ""
-            Output.standardError("swiftcap: \(error.message)\(hint)\n")
+            // The library names its options; the reader of this message typed flags.
+            let message = error.message.replacing("drop monitorMode", with: "drop -I")
+            Output.standardError("swiftcap: \(message)\(hint)\n")
             throw ExitCode(1)
         }
         let captures = source.captures

@@ -25,6 +25,11 @@ enum TopLevelForms {
             await DevicesCommand.main(arguments.filter { $0 != "-D" })
             return true
         }
+        if !first.hasPrefix("--") && first != "-h" {
+            // tcpdump's capture options without a subcommand (`swiftcap -i eth0`).
+            Swiftcap.exit(withError: ValidationError(
+                "Unknown option '\(first)'; options go after a subcommand: swiftcap capture \(arguments.joined(separator: " "))"))
+        }
         return false
     }
 
