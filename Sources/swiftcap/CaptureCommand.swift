@@ -94,6 +94,9 @@ struct CaptureCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Stop after SECONDS seconds.", valueName: "seconds"))
     var duration: Double?
 
+    @OptionGroup(title: "Ring buffers and autostop")
+    var rotation: FileRotationOptions
+
     @Option(help: ArgumentHelp("Path of swiftcap-helper (default: $SWIFTCAP_HELPER, next to swiftcap, /usr/local/libexec/swiftcap).", valueName: "path"))
     var helper: String?
 
@@ -127,6 +130,12 @@ struct CaptureCommand: AsyncParsableCommand {
         if readFile != nil {
             if !interfaces.isEmpty { throw ValidationError("-r reads a file and -i captures live; give one of them") }
             if duration != nil { throw ValidationError("--duration applies to live captures, not to -r FILE") }
+        }
+        let plan = try rotation.plan()
+        if plan.needsRingWriter || plan.stopAfterFiles != nil {
+            guard let writeFile, writeFile != "-" else {
+                throw ValidationError("-C, -G, -W, -b and -a filesize:/files: switch between -w files; add -w FILE (not -w -)")
+            }
         }
         if Set(interfaces).count != interfaces.count {
             throw ValidationError("-i \(interfaces.first { i in interfaces.filter { $0 == i }.count > 1 }!) is given twice; name each interface once")
@@ -180,7 +189,7 @@ struct CaptureCommand: AsyncParsableCommand {
         } else {
             expression = filter.joined(separator: " ")
         }
-        try await LiveSession(command: self, options: options(filter: expression)).run()
+        try await LiveSession(command: self, options: options(filter: expression), plan: try rotation.plan()).run()
     }
 
     /// `capture -r FILE ...` as `read FILE ...`: the options both commands have.

@@ -9,6 +9,7 @@ import Synchronization
 struct LiveSession {
     let command: CaptureCommand
     let options: CaptureOptions
+    let plan: RotationPlan
 
     /// What `capture` opened: one interface, or several merged by timestamp.
     enum Source {
@@ -85,44 +86,46 @@ struct LiveSession {
                                                        afterEveryBatch: options.timeout == .immediate))
         let printer = Printer(mode: command.countOnly ? .none : (command.json ? .json : (command.writeFile != nil ? .none : .text)),
                               names: captures.map(\.interface), several: captures.count > 1)
-        let limit = command.count ?? Int.max
+        let limit = min(command.count ?? Int.max, plan.stopAfterPackets ?? Int.max)
         let perInterface = Mutex([Int](repeating: 0, count: captures.count))
         let consumer = Task { () -> (Int, CaptureError?) in
             var n = 0
-            func deliver<C: Collection<Packet>>(_ batch: C) -> CaptureError? {
-                let taken = batch.prefix(limit - n)
-                n += taken.count
+            var stop = false
+            var failure: CaptureError?
+            /// Writes and prints a batch; false when the capture must stop.
+            func deliver<C: Collection<Packet>>(_ batch: C) -> Bool {
+                var taken = batch.prefix(limit - n)
                 do throws(CaptureFileError) {
-                    try output.write(taken)
+                    let written = try output.write(taken)
+                    if written < taken.count {
+                        taken = taken.prefix(written)
+                        stop = true   // an autostop condition of the -w files
+                    }
                 } catch {
                     Output.standardError("swiftcap: \(error)\n")
-                    return CaptureError(.captureClosed, "stopped: the capture file could not be written")
+                    failure = CaptureError(.captureClosed, "stopped: the capture file could not be written")
+                    return false
                 }
+                n += taken.count
                 perInterface.withLock { counts in for p in taken { counts[p.interfaceIndex] += 1 } }
                 for p in taken { printer.print(p, to: output.text) }
-                return nil
+                return !stop && n < limit
             }
             do throws(CaptureError) {
                 switch source {
                 case .single(let capture):
-                    for try await batch in capture.batches {
-                        if let e = deliver(batch) { return (n, e) }
-                        if n >= limit { break }
-                    }
+                    for try await batch in capture.batches where !deliver(batch) { break }
                 case .merged(let merged):
-                    for try await batch in merged.batches {
-                        if let e = deliver(batch) { return (n, e) }
-                        if n >= limit { break }
-                    }
+                    for try await batch in merged.batches where !deliver(batch) { break }
                 }
             } catch {
                 return (n, error)
             }
-            return (n, nil)
+            return (n, failure)
         }
 
         running.withLock { $0 = consumer }
-        if let duration = command.duration {
+        if let duration = [command.duration, plan.stopAfterSeconds].compactMap({ $0 }).min() {
             let timer = DispatchSource.makeTimerSource(queue: queue)
             timer.schedule(deadline: .now() + duration)
             timer.setEventHandler { consumer.cancel() }
@@ -184,8 +187,15 @@ struct LiveSession {
                 + ") and a pcap file holds one; write pcapng (drop --format pcap)", path: path)
         }
         let nanoseconds = captures[0].timestampPrecision == .nanoseconds
-        let writer = try CaptureFileWriter(path: path, format: format,
-                                           options: .init(pcapTimestampPrecision: nanoseconds ? .nanoseconds : .microseconds))
+        let fileOptions = CaptureFileWriter.Options(pcapTimestampPrecision: nanoseconds ? .nanoseconds : .microseconds)
+        if plan.needsRingWriter || plan.stopAfterFiles != nil {
+            let interfaces = captures.map { c in
+                RingBufferWriter.Interface(linkType: c.linkType, snapshotLength: c.snapshotLength, name: c.interface,
+                                           resolution: c.timestampPrecision == .nanoseconds ? .nanoseconds : .microseconds)
+            }
+            return try RingBufferWriter(path: path, format: format, options: fileOptions, interfaces: interfaces, plan: plan)
+        }
+        let writer = try CaptureFileWriter(path: path, format: format, options: fileOptions)
         for capture in captures {
             try writer.addInterface(linkType: capture.linkType, snapshotLength: capture.snapshotLength, name: capture.interface,
                                     timestampResolution: capture.timestampPrecision == .nanoseconds ? .nanoseconds : .microseconds)

@@ -4,13 +4,24 @@ import Synchronization
 
 /// Where `-w` sends packets: one capture file, or a ring of them.
 protocol PacketSink: AnyObject {
-    func write(_ packet: Packet) throws(CaptureFileError)
+    /// Set when the sink wants the capture to stop (an autostop condition):
+    /// it then takes nothing more.
+    var stopRequested: Bool { get }
+    /// Writes `packet`; false when it was not written because the sink stopped.
+    func take(_ packet: Packet) throws(CaptureFileError) -> Bool
     /// Hands every complete record to the kernel (the file then ends at a record boundary).
     func flush() throws(CaptureFileError)
     func close() throws(CaptureFileError)
 }
 
-extension CaptureFileWriter: PacketSink {}
+extension CaptureFileWriter: PacketSink {
+    var stopRequested: Bool { false }
+
+    func take(_ packet: Packet) throws(CaptureFileError) -> Bool {
+        try write(packet)
+        return true
+    }
+}
 
 /// How promptly output reaches its reader.
 struct FlushPolicy {
@@ -48,19 +59,27 @@ final class OutputFlusher: Sendable {
     }
 
     /// Writes `packets` to the sink, then flushes as the policy asks.
-    func write<S: Sequence<Packet>>(_ packets: S) throws(CaptureFileError) {
-        try state.withLock { (s: inout State) throws(CaptureFileError) in
-            guard let sink = s.sink else { return }
+    /// - Returns: how many of them were taken: fewer only when the sink asked to stop.
+    func write<C: Collection<Packet>>(_ packets: C) throws(CaptureFileError) -> Int {
+        let taken = try state.withLock { (s: inout State) throws(CaptureFileError) -> Int in
+            guard let sink = s.sink else { return packets.count }
             if let failure = s.failure { throw failure }
-            for packet in packets { try sink.write(packet) }
+            var taken = 0
+            for packet in packets {
+                guard try sink.take(packet) else { break }
+                taken += 1
+                if sink.stopRequested { break }
+            }
             if policy.packetBuffered || policy.afterEveryBatch {
                 try sink.flush()
                 s.dirty = false
             } else {
                 s.dirty = true
             }
+            return taken
         }
         if policy.afterEveryBatch { text.flush() }
+        return taken
     }
 
     /// The timer's job: flush what waits (a failure is kept for the next `write`).
