@@ -6,7 +6,7 @@ struct Swiftcap: AsyncParsableCommand {
         commandName: "swiftcap",
         abstract: "Capture, inject and read packets without holding privileges.",
         usage: "swiftcap <subcommand> | swiftcap -r FILE [read options] [FILTER ...] | swiftcap -D",
-        subcommands: [CaptureCommand.self, ReadCommand.self, DevicesCommand.self]
+        subcommands: [CaptureCommand.self, ReadCommand.self, DevicesCommand.self, InjectCommand.self]
     )
 
     static func main() async {
