@@ -133,6 +133,27 @@ final class CLIFlagTests: XCTestCase {
         XCTAssertEqual(names(devices.stdout), names(try toolLines(["/usr/bin/tcpdump", "-D"]).joined(separator: "\n")))
     }
 
+    /// `devices --link-types`: each device that is up shows the link type it
+    /// opens with, named as tcpdump -L names the ones it offers (its first, the default).
+    func testDevicesShowLinkTypesAsTcpdumpNamesThem() throws {
+        try requireRoot()
+        let r = try swiftcap(["devices", "--link-types"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        var checked = 0
+        for line in r.stdout.split(separator: "\n") where line.first?.isNumber == true && line.contains("[Up") {
+            let name = String(line.drop { $0 != "." }.dropFirst().prefix { $0 != " " })
+            let ours = try XCTUnwrap(line.range(of: " link-type ").map { String(line[$0.upperBound...]) }, String(line))
+            // tcpdump -L writes the list to stderr, after a "Data link types for ..." line.
+            let listing = try runProcess(["/usr/bin/tcpdump", "-L", "-i", name], timeout: 10)
+            XCTAssertEqual(listing.status, 0, listing.stderr)
+            let offered = listing.stderr.split(separator: "\n").filter { $0.hasPrefix("  ") }.map { $0.trimmingCharacters(in: .whitespaces) }
+            XCTAssertEqual(ours, offered.first, "\(name): tcpdump -L offers \(offered)")
+            checked += 1
+        }
+        XCTAssertGreaterThanOrEqual(checked, 2, "lo and any at least: \(r.stdout)")
+        XCTAssertTrue(r.stdout.contains("lo [Up, Running, Loopback] link-type EN10MB (Ethernet)\n"), r.stdout)
+    }
+
     /// -Q in / -Q out: on a veth pair, pings from our side are echo requests
     /// going out and echo replies coming in, as tcpdump -Q sees them.
     func testDirectionFlag() throws {
