@@ -172,8 +172,7 @@ struct CaptureCommand: AsyncParsableCommand {
 
     func run() async throws {
         if listDevices {
-            var devices = DevicesCommand()
-            devices.helper = helper
+            let devices = try DevicesCommand.parse(helper.map { ["--helper", $0] } ?? [])
             return try await devices.run()
         }
         if let readFile {

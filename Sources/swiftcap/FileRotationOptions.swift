@@ -3,7 +3,7 @@ import ArgumentParser
 /// `capture`'s ring buffer and autostop options: tcpdump's -C/-G/-W and
 /// dumpcap's -b/-a (dumpcap's names and file naming for -b).
 struct FileRotationOptions: ParsableArguments {
-    @Option(name: .customShort("C"), help: ArgumentHelp("tcpdump: start a new -w file when it would exceed SIZE million bytes (file, file1, file2...).", valueName: "size"))
+    @Option(name: .customShort("C"), help: ArgumentHelp("tcpdump: start a new -w file once it holds more than SIZE million bytes (file, file1, file2...).", valueName: "size"))
     var fileSizeMillions: Int?
 
     @Option(name: .customShort("G"), help: ArgumentHelp("tcpdump: start a new -w file every SECONDS (strftime % codes in the name are expanded).", valueName: "seconds"))
