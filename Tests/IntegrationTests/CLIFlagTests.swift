@@ -174,6 +174,25 @@ final class CLIFlagTests: XCTestCase {
         }
     }
 
+    /// -p: the interface is not put into promiscuous mode (its promiscuity
+    /// counter stays 0 while swiftcap captures); without -p it is, as with tcpdump.
+    func testNoPromiscuousFlag() throws {
+        let veths = try VethLinks(links: 1)
+        defer { veths.cleanup() }
+        let interface = veths.links[0].local
+        func promiscuity() throws -> Int? {
+            let r = try runChecked(["/usr/sbin/ip", "-n", veths.captureNamespace, "-d", "link", "show", interface])
+            return r.stdout.range(of: "promiscuity ").flatMap { Int(r.stdout[$0.upperBound...].prefix { $0.isNumber }) }
+        }
+        for (arguments, expected) in [(["-p"], 0), ([], 1)] {
+            let cli = try startSwiftcapCapture(["-i", interface] + arguments + ["icmp"], namespace: veths.captureNamespace)
+            XCTAssertEqual(try promiscuity(), expected, "swiftcap capture \(arguments)")
+            cli.send(SIGINT)
+            XCTAssertEqual(cli.wait(timeout: 10).status, 0)
+        }
+        XCTAssertEqual(try promiscuity(), 0, "promiscuous mode ends with the capture")
+    }
+
     /// --micro / --nano choose the pcap file's timestamp magic as tcpdump's do
     /// (a1b2c3d4 for microseconds, a1b23c4d for nanoseconds).
     func testNanoAndMicroChooseTheFilePrecision() throws {
