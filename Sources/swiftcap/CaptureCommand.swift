@@ -108,6 +108,9 @@ struct CaptureCommand: AsyncParsableCommand {
             throw ValidationError("--immediate and --timeout exclude each other")
         }
         if let count, count < 1 { throw ValidationError("-c COUNT must be at least 1") }
+        if let timeoutMilliseconds, timeoutMilliseconds < 1 || timeoutMilliseconds > Int(UInt32.max) {
+            throw ValidationError("--timeout must be 1 to \(UInt32.max) ms; use --immediate-mode for no buffering")
+        }
         if let duration, !(duration > 0) { throw ValidationError("--duration must be positive") }
         if snaplen < 0 || snaplen > Self.maximumSnapshotLength {
             throw ValidationError("invalid snaplen \(snaplen) (must be >= 0 and <= \(Self.maximumSnapshotLength); 0 means \(Self.maximumSnapshotLength))")

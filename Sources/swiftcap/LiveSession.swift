@@ -97,10 +97,8 @@ struct LiveSession {
                 var taken = batch.prefix(limit - n)
                 do throws(CaptureFileError) {
                     let written = try output.write(taken)
-                    if written < taken.count {
-                        taken = taken.prefix(written)
-                        stop = true   // an autostop condition of the -w files
-                    }
+                    taken = taken.prefix(written.taken)
+                    stop = written.stop   // an autostop condition of the -w files
                 } catch {
                     Output.standardError("swiftcap: \(error)\n")
                     failure = CaptureError(.captureClosed, "stopped: the capture file could not be written")
@@ -109,6 +107,7 @@ struct LiveSession {
                 n += taken.count
                 perInterface.withLock { counts in for p in taken { counts[p.interfaceIndex] += 1 } }
                 for p in taken { printer.print(p, to: output.text) }
+                output.endOfBatch()
                 return !stop && n < limit
             }
             do throws(CaptureError) {

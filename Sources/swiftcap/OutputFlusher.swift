@@ -58,11 +58,12 @@ final class OutputFlusher: Sendable {
         self.policy = policy
     }
 
-    /// Writes `packets` to the sink, then flushes as the policy asks.
-    /// - Returns: how many of them were taken: fewer only when the sink asked to stop.
-    func write<C: Collection<Packet>>(_ packets: C) throws(CaptureFileError) -> Int {
-        let taken = try state.withLock { (s: inout State) throws(CaptureFileError) -> Int in
-            guard let sink = s.sink else { return packets.count }
+    /// Writes `packets` to the sink, then flushes it as the policy asks.
+    /// - Returns: how many of them were taken (fewer only when the sink asked
+    ///   to stop), and whether the sink asked to stop.
+    func write<C: Collection<Packet>>(_ packets: C) throws(CaptureFileError) -> (taken: Int, stop: Bool) {
+        try state.withLock { (s: inout State) throws(CaptureFileError) -> (taken: Int, stop: Bool) in
+            guard let sink = s.sink else { return (packets.count, false) }
             if let failure = s.failure { throw failure }
             var taken = 0
             for packet in packets {
@@ -76,10 +77,13 @@ final class OutputFlusher: Sendable {
             } else {
                 s.dirty = true
             }
-            return taken
+            return (taken, sink.stopRequested)
         }
+    }
+
+    /// After the lines of a batch were printed: in immediate mode they go out now.
+    func endOfBatch() {
         if policy.afterEveryBatch { text.flush() }
-        return taken
     }
 
     /// The timer's job: flush what waits (a failure is kept for the next `write`).
