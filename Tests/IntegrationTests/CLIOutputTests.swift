@@ -63,6 +63,34 @@ final class CLIOutputTests: XCTestCase {
         XCTAssertEqual(try toolLines(["/usr/bin/tcpdump", "-n", "-r", path]).count, 5)
     }
 
+    /// The issue's own use: `swiftcap capture -U -w - | tcpdump -r -` (and
+    /// `| swiftcap read - -l`) prints each packet while the capture runs.
+    func testLivePipeIntoTcpdumpAndRead() throws {
+        try requireRoot()
+        let cli = try BuiltProducts.cli(), helper = try BuiltProducts.helper()
+        for reader in ["/usr/bin/tcpdump -l -n -r -", "\(cli) read - -l --helper \(helper)"] {
+            let port = LoopbackTraffic.freePort()
+            let pipeline = try ChildProcess(["/bin/sh", "-c", "\(cli) capture --helper \(helper) -i lo -U -w - --immediate-mode -c 3 udp port \(port) | \(reader)"])
+            XCTAssertTrue(pipeline.waitForStderr(timeout: 10) { $0.contains("listening on") }, pipeline.stderr)
+            var figures: [Double] = []
+            for i in 0 ..< 3 {
+                let start = Date()
+                try sendMarkers(["live\(i)"], port: port, size: 80)
+                // tcpdump: "... UDP, length 80"; read: "... caplen 122 len 122 ...".
+                let shown = waitUntil(timeout: 2) {
+                    pipeline.stdout.split(separator: "\n").count > i
+                }
+                XCTAssertNotNil(shown, "\(reader): packet \(i) was not printed while the capture ran: \(pipeline.stdout) \(pipeline.stderr)")
+                figures.append(Date().timeIntervalSince(start))
+            }
+            let r = pipeline.wait(timeout: 10)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertEqual(r.stdout.split(separator: "\n").count, 3, r.stdout)
+            print("capture -U -w - | \(reader.split(separator: " ")[0]): \(figures.map { String(format: "%.1f", $0 * 1000) }.joined(separator: " ")) ms")
+            for s in figures { XCTAssertLessThan(s, 0.100) }
+        }
+    }
+
     /// Without -U, immediate mode still flushes after every batch, and the
     /// default 100 ms buffer timeout plus the periodic flush keeps a pipe
     /// within a few hundred ms (the issue: "-w - shows nothing until swiftcap exits").
