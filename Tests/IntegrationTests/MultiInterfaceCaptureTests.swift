@@ -16,9 +16,12 @@ final class MultiInterfaceCaptureTests: XCTestCase {
     /// stream in timestamp order.
     func testMergeIsInTimestampOrderAndLosesNothing() async throws {
         let total = 20_000
-        // Opened at the same time, so that the two floods overlap in time.
-        async let first = LiveCapture.open(interface: "fake0", options: CaptureOptions(helperPath: try FakeHelper.make("flood", ["count": total])))
-        async let second = LiveCapture.open(interface: "fake1", options: CaptureOptions(helperPath: try FakeHelper.make("flood", ["count": total])))
+        // Opened at the same time, so that the two floods overlap in time. The
+        // scripts are written first: a script still open for writing in one
+        // task while another spawns cannot be executed (ETXTBSY).
+        let helpers = [try FakeHelper.make("flood", ["count": total]), try FakeHelper.make("flood", ["count": total])]
+        async let first = LiveCapture.open(interface: "fake0", options: CaptureOptions(helperPath: helpers[0]))
+        async let second = LiveCapture.open(interface: "fake1", options: CaptureOptions(helperPath: helpers[1]))
         let captures = try await [first, second]
         let merged = try MultiInterfaceCapture(captures: captures)
         var next = [0, 0]
@@ -44,6 +47,26 @@ final class MultiInterfaceCaptureTests: XCTestCase {
         XCTAssertEqual(stats.map(\.sentByHelper), [UInt64(total), UInt64(total)])
         await merged.close()
         for try await _ in merged.packets { XCTFail("iteration continues after close()") }
+    }
+
+    /// Memory stays bounded: with one interface flooding and the other quiet,
+    /// packets beyond `pendingLimit` are handed out without waiting for the
+    /// (here very long) lookahead, and none is lost or reordered.
+    func testPendingLimitBoundsWhatIsHeldBack() async throws {
+        let total = 5_000
+        let flood = try await LiveCapture.open(interface: "fake0", options: CaptureOptions(helperPath: try FakeHelper.make("flood", ["count": total])))
+        let quiet = try await LiveCapture.open(interface: "fake1", options: CaptureOptions(helperPath: try FakeHelper.make("normal")))
+        let merged = try MultiInterfaceCapture(captures: [flood, quiet], lookahead: .seconds(60), pendingLimit: 100)
+        let start = Date()
+        var next = 0
+        for try await packet in merged.packets {
+            XCTAssertEqual(Self.sequence(packet), next)
+            next += 1
+            if next == total - 100 { break }   // the last 100 may wait for the lookahead: that is the bound
+        }
+        XCTAssertEqual(next, total - 100)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 20, "packets waited for the lookahead instead of the pending limit")
+        await merged.close()
     }
 
     /// One capture failing: the packets held are handed out, then its error is thrown.

@@ -206,7 +206,7 @@ final class PacketMerger: Sendable {
             }
             if earliest == nil || q.headTimestamp < s.queues[earliest!].headTimestamp { earliest = i }
             oldestArrival = min(oldestArrival, q.arrivals[q.head])
-            if q.count > limit { overLimit = true }
+            if q.count >= limit { overLimit = true }   // its producer waits at the limit: make room
         }
         guard let earliest else { return nil }
         if everyRunningHasOne || overLimit || s.failure != nil || now - oldestArrival >= lookahead { return earliest }
