@@ -223,6 +223,7 @@ final class CLIFlagTests: XCTestCase {
             (["capture", "-s", "262145"], "invalid snaplen 262145"),
             (["capture", "-Q", "sideways"], "'-Q <direction>'"),
             (["capture", "--nano", "--micro"], "--nano and --micro exclude each other"),
+            (["capture", "--timeout", "0"], "--timeout must be 1 to 4294967295 ms; use --immediate-mode for no buffering"),
             (["capture", "--micro", "--time-stamp-precision", "nano"], "contradicts --micro"),
             (["capture", "-F", "/nonexistent/filter", "-i", "lo"], "cannot read the filter file /nonexistent/filter (-F)"),
             (["capture", "-F", "/dev/null", "icmp"], "-F FILE gives the filter; drop the filter words (icmp) or -F"),
