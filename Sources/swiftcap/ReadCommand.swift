@@ -52,17 +52,26 @@ struct ReadCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The swiftcap-helper executable that compiles FILTER.", valueName: "PATH"))
     var helper: String?
 
+    @Option(name: .customShort("F"), help: ArgumentHelp("Read the filter expression from FILE (# starts a comment).", valueName: "FILE"))
+    var filterFile: String?
+
+    @Flag(name: .customShort("l"), help: "Line-buffered output: each printed line is written at once.")
+    var lineBuffered = false
+
     func validate() throws {
         if let maxPackets, maxPackets < 0 { throw ValidationError("-c needs a count of 0 or more") }
         if format != nil && output == nil { throw ValidationError("--format applies to -w; add -w OUT") }
         if json && count { throw ValidationError("--json and --count exclude each other") }
+        if filterFile != nil && !filter.isEmpty {
+            throw ValidationError("-F FILE gives the filter; drop the filter words (\(filter.joined(separator: " "))) or -F")
+        }
         if output == "-" && (json || count) {
             throw ValidationError("-w - writes the capture to standard output; drop --json/--count")
         }
     }
 
     mutating func run() async throws {
-        let out = StandardOutput()
+        let out = StandardOutput(flushEveryLine: lineBuffered)
         let input: CaptureFile
         do {
             input = try CaptureFile(path: file)
@@ -71,7 +80,15 @@ struct ReadCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
 
-        let expression = filter.joined(separator: " ")
+        let expression: String
+        if let filterFile {
+            do { expression = try FilterFile.read(filterFile) } catch {
+                Self.report(error)
+                throw ExitCode(1)
+            }
+        } else {
+            expression = filter.joined(separator: " ")
+        }
         var filterState = FilterState(active: !expression.isEmpty)
         if filterState.active && input.linkTypesAreComplete {
             let linkTypes = input.linkTypes()
@@ -237,16 +254,20 @@ struct FilterState {
     }
 }
 
-/// Standard output through a 64 KiB buffer (one `write` per many lines).
+/// Standard output through a 64 KiB buffer (one `write` per many lines, or per line with -l).
 final class StandardOutput {
     private var buffer: [UInt8] = []
+    private let flushEveryLine: Bool
 
-    init() { buffer.reserveCapacity(1 << 16) }
+    init(flushEveryLine: Bool = false) {
+        self.flushEveryLine = flushEveryLine
+        buffer.reserveCapacity(1 << 16)
+    }
 
     func line(_ s: String) {
         buffer.append(contentsOf: s.utf8)
         buffer.append(0x0A)
-        if buffer.count >= 1 << 16 { flush() }
+        if flushEveryLine || buffer.count >= 1 << 16 { flush() }
     }
 
     func flush() {
