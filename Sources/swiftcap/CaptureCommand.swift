@@ -28,7 +28,7 @@ struct CaptureCommand: AsyncParsableCommand {
         case micro, nano
     }
 
-    @Option(name: .customShort("i"), help: ArgumentHelp("Interface to capture on; repeat for several (default: the first device pcap_findalldevs lists).", valueName: "iface"))
+    @Option(name: .customShort("i"), help: ArgumentHelp("Interface to capture on; repeat for several (default: the first device pcap_findalldevs lists). [USER@]HOST:IFACE captures on another machine through ssh.", valueName: "iface"))
     var interfaces: [String] = []
 
     @Option(name: .customShort("r"), help: ArgumentHelp("Read packets from FILE (- for standard input) instead: the same as swiftcap read FILE.", valueName: "file"))
@@ -97,7 +97,10 @@ struct CaptureCommand: AsyncParsableCommand {
     @OptionGroup(title: "Ring buffers and autostop")
     var rotation: FileRotationOptions
 
-    @Option(help: ArgumentHelp("Path of swiftcap-helper (default: $SWIFTCAP_HELPER, next to swiftcap, /usr/local/libexec/swiftcap).", valueName: "path"))
+    @OptionGroup(title: "Remote capture (through ssh)")
+    var remote: RemoteOptions
+
+    @Option(help: ArgumentHelp("Path of swiftcap-helper (default: $SWIFTCAP_HELPER, next to swiftcap, ../libexec/swiftcap, then /usr/local and /usr libexec/swiftcap).", valueName: "path"))
     var helper: String?
 
     @Argument(parsing: .remaining, help: "Filter expression (pcap-filter(7)).")

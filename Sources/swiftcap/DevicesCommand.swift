@@ -12,18 +12,21 @@ struct DevicesCommand: AsyncParsableCommand {
     @Option(help: "Path of swiftcap-helper.")
     var helper: String?
 
+    @OptionGroup(title: "Remote devices (through ssh)")
+    var remote: RemoteOptions
+
     @Flag(name: .customLong("link-types"), help: "Also show each device's link type, as tcpdump names it (opens a capture on every device that is up).")
     var linkTypes = false
 
     func run() async throws {
         let devices: [NetworkDevice]
         do {
-            devices = try await NetworkDevice.all(helperPath: helper)
+            devices = try await NetworkDevice.all(helperPath: helper, transport: remote.transport(host: remote.remote))
         } catch {
             Output.standardError("swiftcap: \(error.message)\n")
             throw ExitCode(1)
         }
-        let names = linkTypes ? await Self.linkTypeNames(of: devices, helper: helper) : [:]
+        let names = linkTypes ? await Self.linkTypeNames(of: devices, helper: helper, transport: remote.transport(host: remote.remote)) : [:]
         var text = ""
         for (i, d) in devices.enumerated() {
             var flags: [String] = []
@@ -44,9 +47,10 @@ struct DevicesCommand: AsyncParsableCommand {
     /// The link type each device that is up opens with ("EN10MB (Ethernet)"), or
     /// why it could not be opened. Devices that are down are not touched: opening
     /// some (nfqueue, dbus) would do more than look.
-    static func linkTypeNames(of devices: [NetworkDevice], helper: String?) async -> [String: String] {
+    static func linkTypeNames(of devices: [NetworkDevice], helper: String?, transport: HelperTransport = .local) async -> [String: String] {
         var options = CaptureOptions()
         options.helperPath = helper
+        options.transport = transport
         options.snapshotLength = 64
         options.filter = "less 1"   // nothing: the capture is opened only to ask
         let openOptions = options

@@ -53,9 +53,12 @@ struct LiveSession {
         let source: Source
         do {
             if command.interfaces.count > 1 {
-                source = .merged(try await MultiInterfaceCapture.open(interfaces: command.interfaces, options: options))
+                source = .merged(try await openMerged())
             } else {
-                source = .single(try await LiveCapture.open(interface: command.interfaces.first, options: options))
+                var single = options
+                let (interface, transport) = command.interfaces.first.map(command.remote.source) ?? (nil, command.remote.transport(host: command.remote.remote))
+                single.transport = transport
+                source = .single(try await LiveCapture.open(interface: interface, options: single))
             }
         } catch {
             let hint = error.code == .helperNotFound ? " (on the command line: --helper PATH)" : ""
@@ -66,8 +69,8 @@ struct LiveSession {
         }
         let captures = source.captures
         for capture in captures {
-            Output.standardError("swiftcap: listening on \(capture.interface), link-type \(capture.linkType.tcpdumpName), snapshot length \(capture.snapshotLength) bytes\n")
-            if let warning = capture.warning { Output.standardError("swiftcap: warning: \(capture.interface): \(warning)\n") }
+            Output.standardError("swiftcap: listening on \(capture.qualifiedName), link-type \(capture.linkType.tcpdumpName), snapshot length \(capture.snapshotLength) bytes\n")
+            if let warning = capture.warning { Output.standardError("swiftcap: warning: \(capture.qualifiedName): \(warning)\n") }
         }
 
         // -w: the file gets every packet; like tcpdump, nothing is printed per packet
@@ -85,7 +88,7 @@ struct LiveSession {
                                    policy: FlushPolicy(packetBuffered: command.packetBuffered,
                                                        afterEveryBatch: options.timeout == .immediate))
         let printer = Printer(mode: command.countOnly ? .none : (command.json ? .json : (command.writeFile != nil ? .none : .text)),
-                              names: captures.map(\.interface), several: captures.count > 1)
+                              names: captures.map(\.qualifiedName), several: captures.count > 1)
         let limit = min(command.count ?? Int.max, plan.stopAfterPackets ?? Int.max)
         let perInterface = Mutex([Int](repeating: 0, count: captures.count))
         let consumer = Task { () -> (Int, CaptureError?) in
@@ -154,7 +157,7 @@ struct LiveSession {
             do {
                 statistics.append(try await capture.statistics())
             } catch {
-                Output.standardError("swiftcap: cannot read statistics of \(capture.interface): \(error.message)\n")
+                Output.standardError("swiftcap: cannot read statistics of \(capture.qualifiedName): \(error.message)\n")
                 statisticsFailed = true
             }
         }
@@ -166,13 +169,31 @@ struct LiveSession {
         } else if !statisticsFailed {
             let counts = perInterface.withLock { $0 }
             for (i, stats) in statistics.enumerated() {
-                let name = captures[i].interface
+                let name = captures[i].qualifiedName
                 Output.standardError("\(counts[i]) packets captured on \(name)\n")
                 Output.standardError("\(stats.received) packets received by filter on \(name)\n")
                 Output.standardError("\(stats.droppedByKernel) packets dropped by kernel on \(name)\n")
             }
         }
         if statisticsFailed { throw ExitCode(1) }
+    }
+
+    /// One capture per -i, each through its own transport (local, or ssh to its
+    /// host), merged by timestamp. When one cannot be opened, the others are closed.
+    func openMerged() async throws(CaptureError) -> MultiInterfaceCapture {
+        var opened: [LiveCapture] = []
+        do throws(CaptureError) {
+            for value in command.interfaces {
+                let (interface, transport) = command.remote.source(value)
+                var perInterface = options
+                perInterface.transport = transport
+                opened.append(try await LiveCapture.open(interface: interface, options: perInterface))
+            }
+            return try MultiInterfaceCapture(captures: opened, lookahead: MultiInterfaceCapture.defaultLookahead(for: options.timeout))
+        } catch {
+            for capture in opened { await capture.close() }
+            throw error
+        }
     }
 
     /// The -w writer with one interface per capture, or nil without -w.
@@ -182,21 +203,21 @@ struct LiveSession {
         let linkTypes = Set(captures.map(\.linkType.rawValue))
         if format == .pcap && linkTypes.count > 1 {
             throw CaptureFileError(code: .linkTypeMismatch, offset: 0, message: "the interfaces have different link types ("
-                + captures.map { "\($0.interface): \($0.linkType.tcpdumpName)" }.joined(separator: ", ")
+                + captures.map { "\($0.qualifiedName): \($0.linkType.tcpdumpName)" }.joined(separator: ", ")
                 + ") and a pcap file holds one; write pcapng (drop --format pcap)", path: path)
         }
         let nanoseconds = captures[0].timestampPrecision == .nanoseconds
         let fileOptions = CaptureFileWriter.Options(pcapTimestampPrecision: nanoseconds ? .nanoseconds : .microseconds)
         if plan.needsRingWriter || plan.stopAfterFiles != nil {
             let interfaces = captures.map { c in
-                RingBufferWriter.Interface(linkType: c.linkType, snapshotLength: c.snapshotLength, name: c.interface,
+                RingBufferWriter.Interface(linkType: c.linkType, snapshotLength: c.snapshotLength, name: c.qualifiedName,
                                            resolution: c.timestampPrecision == .nanoseconds ? .nanoseconds : .microseconds)
             }
             return try RingBufferWriter(path: path, format: format, options: fileOptions, interfaces: interfaces, plan: plan)
         }
         let writer = try CaptureFileWriter(path: path, format: format, options: fileOptions)
         for capture in captures {
-            try writer.addInterface(linkType: capture.linkType, snapshotLength: capture.snapshotLength, name: capture.interface,
+            try writer.addInterface(linkType: capture.linkType, snapshotLength: capture.snapshotLength, name: capture.qualifiedName,
                                     timestampResolution: capture.timestampPrecision == .nanoseconds ? .nanoseconds : .microseconds)
         }
         // The headers reach the reader at once, before the first packet.

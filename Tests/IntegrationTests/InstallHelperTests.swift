@@ -125,7 +125,7 @@ final class InstallHelperTests: XCTestCase {
 
         let onTerminal = try runProcess(["/usr/bin/script", "-qec", helper, "/dev/null"], timeout: 15)
         XCTAssertEqual(onTerminal.status, 2, onTerminal.stdout)
-        XCTAssertTrue(onTerminal.stdout.contains("usage: swiftcap-helper [--keep-net-admin] | --version"), onTerminal.stdout)
+        XCTAssertTrue(onTerminal.stdout.contains("usage: swiftcap-helper [--keep-net-admin]") && onTerminal.stdout.contains("| --version"), onTerminal.stdout)
         XCTAssertFalse(onTerminal.stdout.contains("libpcap version"), "a hello frame reached the terminal: \(onTerminal.stdout)")
     }
 }

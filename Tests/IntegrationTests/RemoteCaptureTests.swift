@@ -189,6 +189,55 @@ final class RemoteCaptureTests: XCTestCase {
         }
     }
 
+    // MARK: The CLI
+
+    /// The CLI's ssh flags for the test server.
+    private var cliSSHArguments: [String] {
+        ["--ssh-port", "\(server.port)", "--ssh-identity", server.clientKey, "--ssh-config", "/dev/null",
+         "--ssh-option", "UserKnownHostsFile=\(server.knownHosts)", "--ssh-option", "StrictHostKeyChecking=yes",
+         "--remote-helper", helper]
+    }
+
+    func testCLIMergesARemoteAndALocalInterfaceIntoOnePcapng() throws {
+        let port = LoopbackTraffic.freePort()
+        let dir = try makeTemporaryDirectory("swiftcap-remote-cli")
+        defer { removeTemporary(dir) }
+        let file = dir + "/merged.pcapng"
+        let remoteName = "\(server.user)@127.0.0.1:lo"
+        let cli = try ChildProcess([try BuiltProducts.cli(), "capture", "-i", "lo", "-i", remoteName, "--helper", try BuiltProducts.helper(),
+                                    "--immediate-mode", "-c", "6", "--duration", "20", "-w", file] + cliSSHArguments + ["udp", "port", "\(port)"])
+        XCTAssertTrue(cli.waitForStderr(timeout: 15) { $0.components(separatedBy: "listening on").count == 3 }, cli.stderr)
+        try sendMarkers(["m1", "m2", "m3"], port: port)
+        let result = cli.wait(timeout: 30)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let tshark = try runProcess(["/usr/bin/tshark", "-r", file, "-T", "fields", "-e", "frame.interface_name", "-e", "udp.dstport"])
+        XCTAssertEqual(tshark.status, 0, tshark.stderr)
+        let rows = tshark.stdout.split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
+        XCTAssertEqual(rows.count, 6, tshark.stdout)
+        XCTAssertEqual(rows.filter { $0.first == "lo" }.count, 3, tshark.stdout)
+        XCTAssertEqual(rows.filter { $0.first == remoteName }.count, 3, "the remote interface keeps its host:iface name: \(tshark.stdout)")
+        XCTAssertTrue(rows.allSatisfy { $0.last == "\(port)" }, tshark.stdout)
+    }
+
+    func testCLIDevicesOnARemoteHost() throws {
+        let r = try runProcess([try BuiltProducts.cli(), "devices", "--remote", "\(server.user)@127.0.0.1"] + cliSSHArguments)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains(".lo"), r.stdout)
+    }
+
+    func testKillingTheClientLeavesNothingOnEitherSide() throws {
+        let cli = try ChildProcess([try BuiltProducts.cli(), "capture", "-i", "\(server.user)@127.0.0.1:lo", "--count", "--duration", "60"]
+            + cliSSHArguments)
+        XCTAssertTrue(cli.waitForStderr(timeout: 15) { $0.contains("listening on") }, cli.stderr)
+        XCTAssertFalse(remoteHelpers().isEmpty, "no remote helper while the CLI captures")
+        let ssh = ProcFS.children(of: cli.pid).filter { (try? ProcFS.status(of: $0))?["Name"] == "ssh" }
+        XCTAssertEqual(ssh.count, 1, "the CLI's ssh")
+        cli.send(SIGKILL)
+        cli.wait(timeout: 10)
+        XCTAssertNotNil(waitUntil(timeout: 10) { ssh.allSatisfy(processIsDead) }, "ssh outlived its client")
+        XCTAssertNotNil(waitUntil(timeout: 10) { self.remoteHelpers().isEmpty }, "the remote helper outlived the client")
+    }
+
     // MARK: Packets
 
     /// Ethernet (zero MACs, as lo uses) + IPv4 + UDP from 127.0.0.1:9 to 127.0.0.1:`port`.

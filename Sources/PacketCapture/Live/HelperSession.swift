@@ -225,7 +225,11 @@ final class HelperSession: Sendable {
 
     var processID: Int32 { state.withLock { $0.pid } }
     var helperPath: String { state.withLock { $0.helperPath } }
-    var context: ErrorContext { ErrorContext(helperPath: helperPath, interface: interface) }
+    var context: ErrorContext {
+        var context = ErrorContext(helperPath: helperPath, interface: interface)
+        if case .ssh(let destination) = transport { context.remoteHost = destination.displayName }
+        return context
+    }
     var libpcapVersion: String { state.withLock { $0.libpcapVersion } }
 
     private func newWaiterID() -> UInt64 { waiterIDs.wrappingAdd(1, ordering: .relaxed).oldValue }

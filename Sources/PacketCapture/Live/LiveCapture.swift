@@ -15,6 +15,11 @@ import SwiftcapWire
 public final class LiveCapture: Sendable {
     /// The interface captured on.
     public let interface: String
+    /// `user@host` when the helper runs on another machine (`HelperTransport.ssh`).
+    public let remoteHost: String?
+    /// `host:interface` for a remote capture, the interface name otherwise: the
+    /// name to show, or to give the interface in a pcapng file.
+    public var qualifiedName: String { remoteHost.map { "\($0):\(interface)" } ?? interface }
     /// pcap_datalink() of the open capture.
     public let linkType: LinkType
     /// pcap_snapshot() of the open capture (libpcap may lower what was asked).
@@ -35,6 +40,7 @@ public final class LiveCapture: Sendable {
 
     private init(interface: String, ready: Ready, session: HelperSession, filterLengthLimit: Int) {
         self.interface = interface
+        if case .ssh(let destination) = session.transport { remoteHost = destination.displayName } else { remoteHost = nil }
         self.linkType = LinkType(rawValue: ready.linkType)
         self.snapshotLength = Int(ready.snapshotLength)
         self.timestampPrecision = TimestampPrecision(ready.timestampPrecision)
@@ -81,7 +87,9 @@ public final class LiveCapture: Sendable {
             return LiveCapture(interface: device, ready: ready, session: session, filterLengthLimit: options.filterLengthLimit)
         case .success(.error(let e)):
             await session.waitFinished()
-            throw CaptureError.fromHelper(e, ErrorContext(helperPath: session.helperPath, interface: device, filter: options.filter))
+            var context = ErrorContext(helperPath: session.helperPath, interface: device, filter: options.filter)
+            if case .ssh(let destination) = options.transport { context.remoteHost = destination.displayName }
+            throw CaptureError.fromHelper(e, context)
         case .success(let other):
             session.abandon()
             throw CaptureError(.protocolViolation, "the helper answered open with \(other.frameType); the helper and the client must come from the same swiftcap version", helperPath: session.helperPath)
