@@ -43,6 +43,9 @@ struct CaptureCommand: AsyncParsableCommand {
     @Option(name: .customShort("s"), help: ArgumentHelp("Snapshot length: bytes kept of each packet, 0 for the maximum (262144).", valueName: "snaplen"))
     var snaplen: Int = 262_144
 
+    @Flag(name: .customShort("O"), help: "Do not run the filter optimizer (as tcpdump -O): for filters too costly to optimize.")
+    var noOptimize = false
+
     @Flag(name: .customShort("p"), help: "Do not put the interface into promiscuous mode.")
     var noPromiscuous = false
 
@@ -118,8 +121,8 @@ struct CaptureCommand: AsyncParsableCommand {
         if snaplen < 0 || snaplen > Self.maximumSnapshotLength {
             throw ValidationError("invalid snaplen \(snaplen) (must be >= 0 and <= \(Self.maximumSnapshotLength); 0 means \(Self.maximumSnapshotLength))")
         }
-        if let bufferKiB, bufferKiB < 1 || bufferKiB > Int(UInt32.max) / 1024 {
-            throw ValidationError("-B must be between 1 and \(Int(UInt32.max) / 1024) KiB")
+        if let bufferKiB, bufferKiB < 1 || bufferKiB > CaptureOptions.maximumBufferSize / 1024 {
+            throw ValidationError("-B \(bufferKiB) is outside 1...\(CaptureOptions.maximumBufferSize / 1024) KiB (1 GiB)")
         }
         if nano && micro { throw ValidationError("--nano and --micro exclude each other") }
         if let precision, (nano && precision != .nano) || (micro && precision != .micro) {
@@ -172,6 +175,7 @@ struct CaptureCommand: AsyncParsableCommand {
         }
         o.timestampPrecision = (micro || precision == .micro) ? .microseconds : .nanoseconds
         o.filter = expression.isEmpty ? nil : expression
+        o.optimizeFilter = !noOptimize
         o.helperPath = helper
         return o
     }
@@ -208,6 +212,7 @@ struct CaptureCommand: AsyncParsableCommand {
         if let format { arguments += ["--format", format.rawValue] }
         if let helper { arguments += ["--helper", helper] }
         if let filterFile { arguments += ["-F", filterFile] }
+        if noOptimize { arguments.append("-O") }
         return arguments + (filter.isEmpty ? [] : ["--"] + filter)
     }
 

@@ -23,7 +23,7 @@ struct DevicesCommand: AsyncParsableCommand {
         do {
             devices = try await NetworkDevice.all(helperPath: helper, transport: remote.transport(host: remote.remote))
         } catch {
-            Output.standardError("swiftcap: \(error.message)\n")
+            Output.standardError("swiftcap: \(CLIMessages.describe(error))\n")
             throw ExitCode(1)
         }
         let names = linkTypes ? await Self.linkTypeNames(of: devices, helper: helper, transport: remote.transport(host: remote.remote)) : [:]

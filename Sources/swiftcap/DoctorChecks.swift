@@ -36,7 +36,7 @@ struct Doctor {
                 return [DoctorCheck(name: "helper", ok: true, needed: true, detail: "found at \(p)"),
                         Self.permissionCheck(status), kernel]
             }
-            return [DoctorCheck(name: "helper", ok: false, needed: true, detail: error.message), kernel]
+            return [DoctorCheck(name: "helper", ok: false, needed: true, detail: CLIMessages.describe(error)), kernel]
         case .success(let p):
             path = p
         }
@@ -132,7 +132,7 @@ struct Doctor {
                                detail: "the helper sees \(devices.count) capture devices: \(shown)",
                                fix: devices.isEmpty ? "the helper sees no interface; check that it is not confined to an empty network namespace" : nil)
         } catch {
-            return DoctorCheck(name: "devices", ok: false, needed: true, detail: "listing devices failed: \(error.message)")
+            return DoctorCheck(name: "devices", ok: false, needed: true, detail: "listing devices failed: \(CLIMessages.describe(error))")
         }
     }
 
@@ -147,7 +147,7 @@ struct Doctor {
             capture = try await LiveCapture.open(interface: interface, options: options)
         } catch {
             // The libpcap line comes from an open capture, so there is none here.
-            return [DoctorCheck(name: "capture", ok: false, needed: true, detail: "opening \(interface) failed: \(error.message)")]
+            return [DoctorCheck(name: "capture", ok: false, needed: true, detail: "opening \(interface) failed: \(CLIMessages.describe(error))")]
         }
         let pid = capture.helperProcessID
         let fields = await offThePool { Self.statusFields(pid, ["CapEff", "NoNewPrivs", "Seccomp"]) }

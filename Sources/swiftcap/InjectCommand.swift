@@ -70,7 +70,7 @@ struct InjectCommand: AsyncParsableCommand {
         do {
             capture = try await LiveCapture.open(interface: interface, options: options)
         } catch {
-            Output.standardError("swiftcap inject: \(error.message)\n")
+            Output.standardError("swiftcap inject: \(CLIMessages.describe(error))\n")
             throw ExitCode(1)
         }
         var report = InjectReport()
@@ -195,7 +195,7 @@ struct InjectReport {
             sent += 1
         } catch {
             failures += 1
-            if firstError == nil { firstError = error.message }
+            if firstError == nil { firstError = CLIMessages.describe(error) }
         }
         last = now
     }

@@ -61,10 +61,7 @@ struct LiveSession {
                 source = .single(try await LiveCapture.open(interface: interface, options: single))
             }
         } catch {
-            let hint = error.code == .helperNotFound ? " (on the command line: --helper PATH)" : ""
-            // The library names its options; the reader of this message typed flags.
-            let message = error.message.replacing("drop monitorMode", with: "drop -I")
-            Output.standardError("swiftcap: \(message)\(hint)\n")
+            Output.standardError("swiftcap: \(CLIMessages.describe(error))\n")
             throw ExitCode(1)
         }
         let captures = source.captures
@@ -146,7 +143,7 @@ struct LiveSession {
         if command.countOnly { Output.standardOutput("\(captured)\n") }
 
         if let failure {
-            Output.standardError("swiftcap: \(failure.message)\n")
+            Output.standardError("swiftcap: \(CLIMessages.describe(failure))\n")
             Output.standardError("\(captured) packets captured\n")
             await source.close()
             throw ExitCode(1)
@@ -157,7 +154,7 @@ struct LiveSession {
             do {
                 statistics.append(try await capture.statistics())
             } catch {
-                Output.standardError("swiftcap: cannot read statistics of \(capture.qualifiedName): \(error.message)\n")
+                Output.standardError("swiftcap: cannot read statistics of \(capture.qualifiedName): \(CLIMessages.describe(error))\n")
                 statisticsFailed = true
             }
         }

@@ -33,6 +33,9 @@ struct ReadCommand: AsyncParsableCommand {
     @Argument(help: "A filter expression in pcap-filter syntax (e.g. tcp port 80).")
     var filter: [String] = []
 
+    @Flag(name: .customShort("O"), help: "Do not run the filter optimizer (as tcpdump -O).")
+    var noOptimize = false
+
     @Flag(help: "Print one JSON object per packet.")
     var json = false
 
@@ -94,7 +97,7 @@ struct ReadCommand: AsyncParsableCommand {
             let linkTypes = input.linkTypes()
             do {
                 let programs = try await FilterCompiler.compile(
-                    expression, linkTypes: linkTypes, snapshotLength: 262_144, optimize: true, netmask: nil,
+                    expression, linkTypes: linkTypes, snapshotLength: 262_144, optimize: !noOptimize, netmask: nil,
                     byteSwapped: input.isByteSwapped, helperPath: helper)
                 filterState.add(programs, for: linkTypes)
             } catch {
@@ -170,7 +173,7 @@ struct ReadCommand: AsyncParsableCommand {
                     let missing = known.filter { !filterState.knows($0) }
                     do {
                         let programs = try await FilterCompiler.compile(
-                            expression, linkTypes: missing, snapshotLength: 262_144, optimize: true, netmask: nil,
+                            expression, linkTypes: missing, snapshotLength: 262_144, optimize: !noOptimize, netmask: nil,
                             byteSwapped: input.isByteSwapped, helperPath: helper)
                         filterState.add(programs, for: missing)
                     } catch {
@@ -208,6 +211,7 @@ struct ReadCommand: AsyncParsableCommand {
     }
 
     static func report(_ error: any Error) {
+        if let error = error as? CaptureError { return report(CLIMessages.describe(error)) }
         report("\(error)")
     }
 

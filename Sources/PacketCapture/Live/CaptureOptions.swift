@@ -89,6 +89,9 @@ public struct CaptureOptions: Sendable {
         self.queueCapacity = queueCapacity
     }
 
+    /// The largest `bufferSize` the helper accepts: 1 GiB.
+    public static let maximumBufferSize = Limits.maxBufferSize
+
     /// Checks every field and builds the `open` request.
     func openRequest(device: String) throws(CaptureError) -> OpenRequest {
         guard (1 ... Wire.maxSnapshotLength).contains(snapshotLength) else {

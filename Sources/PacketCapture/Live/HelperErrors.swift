@@ -30,7 +30,7 @@ extension CaptureError {
         case .promiscuousPermissionDenied:
             return make(.promiscuousPermissionDenied, "the helper at \(path) may not put \(iface) in promiscuous mode (\(pcap)); capture without promiscuous mode (promiscuous: false, -p)")
         case .filterInvalid:
-            let expr = context.filter.map { "filter \"\($0)\" is invalid" } ?? "invalid filter"
+            let expr = context.filter.map { "filter \"\(shortened($0))\" is invalid" } ?? "invalid filter"
             return make(.filterInvalid, "\(expr): \(pcap); see pcap-filter(7) for the syntax")
         case .injectFailed:
             return make(.injectFailed, "injecting on \(iface) failed: \(pcap); the packet must start with the interface's link-layer header and fit its MTU")
@@ -51,7 +51,7 @@ extension CaptureError {
         case .timestampPrecisionNotSupported:
             return make(.timestampPrecisionNotSupported, "\(iface) cannot deliver the requested timestamp precision (\(pcap)); use timestampPrecision: .microseconds")
         case .filterTooComplex:
-            let expr = context.filter.map { "filter \"\(String($0.prefix(80)))\(($0.count > 80) ? "…" : "")\"" } ?? "the filter"
+            let expr = context.filter.map { "filter \"\(shortened($0))\"" } ?? "the filter"
             return make(.filterTooComplex, "\(expr) is too costly to compile: \(pcap) (optimize: false skips the optimizer)")
         }
     }
@@ -132,6 +132,11 @@ extension CaptureError {
     }
 }
 
+
+/// A filter expression for a message: its first 80 characters.
+func shortened(_ expression: String) -> String {
+    expression.count > 80 ? expression.prefix(80) + "…" : expression
+}
 
 /// "5 s", "0.25 s".
 func formatSeconds(_ nanoseconds: Int64) -> String {
