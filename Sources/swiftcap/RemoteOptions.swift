@@ -49,7 +49,11 @@ struct RemoteOptions: ParsableArguments {
         if let colon = value.lastIndex(of: ":"), !value.hasSuffix("]") {
             let host = String(value[..<colon])
             let interface = String(value[value.index(after: colon)...])
-            if !host.isEmpty && !interface.isEmpty { return (interface, transport(host: host)) }
+            // Only what can be a host and an interface: "dbus://…:…" and other
+            // libpcap source strings stay local names (and are refused as such).
+            let hostLike = !host.isEmpty && !host.contains(where: { $0 == "/" || $0.isWhitespace })
+            let interfaceLike = !interface.isEmpty && interface.utf8.count <= 15 && !interface.contains(where: { $0 == "/" || $0 == "=" || $0.isWhitespace })
+            if hostLike && interfaceLike { return (interface, transport(host: host)) }
         }
         return (value, transport(host: remote))
     }
