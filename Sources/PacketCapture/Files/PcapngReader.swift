@@ -85,9 +85,11 @@ struct PcapngWalker {
                     offset = blockOffset &+ length
                     packetCount &+= 1
                     let units = UInt64(p.loadU32(12, swapped)) << 32 | UInt64(p.loadU32(16, swapped))
+                    let wireLength = Int(p.loadU32(24, swapped))
+                    if wireLength < caplen { file.noteWireLengthBelowCaptureLength(at: blockOffset) }
                     return PacketView(
                         bytes: UnsafeRawBufferPointer(start: p + 28, count: caplen),
-                        wireLength: max(Int(p.loadU32(24, swapped)), caplen), linkType: iface.linkType,
+                        wireLength: wireLength, linkType: iface.linkType,
                         interfaceIndex: interfaceID, sectionIndex: sectionIndex, fileOffset: blockOffset,
                         time: .units(units, resolution: iface.resolution, offset: iface.timestampOffset),
                         block: UnsafeRawBufferPointer(start: p, count: length),
@@ -116,6 +118,7 @@ struct PcapngWalker {
                Int(p.loadU32(length &- 4, swapped)) == length {
                 offset = blockOffset &+ length
                 packetCount &+= 1
+                if Int(h.loadU32(24, swapped)) < caplen { file.noteWireLengthBelowCaptureLength(at: blockOffset) }
                 return true
             }
         }
@@ -260,11 +263,15 @@ struct PcapngWalker {
     mutating func sectionHeader(_ p: UnsafeRawPointer, length: Int, at blockOffset: Int) throws(CaptureFileError) {
         let major = p.loadU16(12, swapped)
         let minor = p.loadU16(14, swapped)
-        guard major == 1 else {
+        // Refused, as libpcap and Wireshark refuse it: 1.0 is the only version,
+        // 1.2 an alias some writers use; 1.1 and the rest would be a layout
+        // nobody can know, and reading it silently might hand out garbage.
+        guard major == 1, minor == 0 || minor == 2 else {
             throw CaptureFileError(
                 code: .unsupportedVersion, offset: blockOffset + 12,
-                message: "pcapng version \(major).\(minor) is not supported (only 1.x exists); "
-                    + "the section header is damaged or the file comes from an incompatible writer. \(intactNote)")
+                message: "pcapng version \(major).\(minor) is not supported (only 1.0 exists, and 1.2 as an "
+                    + "alias of it; libpcap and Wireshark read no other); the section header is damaged or the "
+                    + "file comes from an incompatible writer" + (blockOffset == 0 ? "" : ". \(intactNote)"))
         }
         sectionIndex += 1
         interfaces.removeAll(keepingCapacity: true)
@@ -348,9 +355,11 @@ struct PcapngWalker {
                     + "\(length) leaves room for \(length - 32); the block is damaged. \(intactNote)")
         }
         let units = UInt64(p.loadU32(12, swapped)) << 32 | UInt64(p.loadU32(16, swapped))
+        let wireLength = Int(p.loadU32(24, swapped))
+        if wireLength < caplen { file.noteWireLengthBelowCaptureLength(at: blockOffset) }
         return PacketView(
             bytes: UnsafeRawBufferPointer(start: p + 28, count: caplen),
-            wireLength: max(Int(p.loadU32(24, swapped)), caplen),
+            wireLength: wireLength,
             linkType: iface.linkType, interfaceIndex: interfaceID, sectionIndex: sectionIndex,
             fileOffset: blockOffset,
             time: .units(units, resolution: iface.resolution, offset: iface.timestampOffset),
