@@ -63,6 +63,13 @@ public struct PacketView {
 
     /// When the packet was captured, in nanoseconds (finer resolutions
     /// truncated); nil for pcapng Simple Packet Blocks.
+    ///
+    /// A classic pcap record whose microsecond (or nanosecond) field holds a
+    /// second or more, which only a broken writer produces, has the excess
+    /// carried into the seconds: 1000 s and 1 500 000 µs read as 1001.5 s. The
+    /// reference tools differ here (libpcap hands out the field unchanged,
+    /// tshark prints it as an over-long fraction, "1000.1500000000"), so
+    /// swiftcap keeps a value that is a valid `Timestamp`.
     public var timestamp: Timestamp? { time.timestamp }
 
     /// The packet's `opt_comment` values.
