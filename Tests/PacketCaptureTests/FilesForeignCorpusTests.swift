@@ -168,7 +168,8 @@ final class FilesForeignCorpusTests: XCTestCase {
         } catch let error as CaptureFileError {
             return Reading(lines: lines, refusal: "\(error.code): \(error.message)")
         } catch {
-            return Reading(lines: lines, refusal: "UNTYPED ERROR \(type(of: error)): \(error)")
+            XCTFail("\(path): swiftcap threw \(type(of: error)), not a CaptureFileError: \(error)")
+            return Reading(lines: lines, refusal: "untyped error: \(error)")
         }
     }
 
@@ -208,7 +209,8 @@ final class FilesForeignCorpusTests: XCTestCase {
     static func wiresharkReadings(_ names: [String], scratch: URL) throws -> [String: Reading] {
         let sharkd = "/usr/bin/sharkd"
         guard FileManager.default.isExecutableFile(atPath: sharkd) else {
-            throw TestSupportError("sharkd is not installed: this test needs it (apt-get install tshark)")
+            throw TestSupportError("sharkd is not installed: this test needs it (apt-get install tshark, "
+                                       + "which brings wireshark-common and its sharkd)")
         }
         var requests = ""
         for (index, name) in names.enumerated() {
