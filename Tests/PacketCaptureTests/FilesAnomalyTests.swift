@@ -89,7 +89,7 @@ final class FilesAnomalyTests: TemporaryDirectoryTestCase {
     /// tshark reports the stored original length too (the reference).
     func testTsharkReportsTheSameStoredWireLengths() throws {
         let p = path("short.pcap")
-        FileManager.default.createFile(atPath: p, contents: Data(Pcap.file(records: short)))
+        XCTAssertTrue(FileManager.default.createFile(atPath: p, contents: Data(Pcap.file(records: short))))
         let tshark = try XCTUnwrap(try FilesSupport.tsharkLines(p))
         XCTAssertEqual(tshark.map { $0.split(separator: "\t", omittingEmptySubsequences: false)[2] },
                        ["60", "40", "1500", "0"])
@@ -139,7 +139,7 @@ final class FilesAnomalyTests: TemporaryDirectoryTestCase {
         guard let tcpdump = FilesSupport.tool("tcpdump") else { return }
         for (version, accepted) in [((UInt16(1), UInt16(0)), true), ((1, 2), true), ((1, 1), false), ((1, 3), false)] {
             let p = path("v\(version.0).\(version.1).pcapng")
-            FileManager.default.createFile(atPath: p, contents: Data(pcapngFile(version: version)))
+            XCTAssertTrue(FileManager.default.createFile(atPath: p, contents: Data(pcapngFile(version: version))))
             let r = try FilesSupport.run(tcpdump, ["-r", p, "-n"])
             XCTAssertEqual(r.status == 0, accepted, "tcpdump on \(version): \(r.stderr)")
             XCTAssertEqual((try? CaptureFile(path: p)) != nil, accepted, "swiftcap on \(version)")
