@@ -263,14 +263,14 @@ struct PcapngWalker {
     mutating func sectionHeader(_ p: UnsafeRawPointer, length: Int, at blockOffset: Int) throws(CaptureFileError) {
         let major = p.loadU16(12, swapped)
         let minor = p.loadU16(14, swapped)
-        // Refused, as libpcap and Wireshark refuse it: 1.0 is the only version,
-        // 1.2 an alias some writers use; 1.1 and the rest would be a layout
-        // nobody can know, and reading it silently might hand out garbage.
+        // 1.0 is the version in use and 1.2 an alias some writers put; any other
+        // (1.1 included) is refused with a typed error, as libpcap and Wireshark
+        // refuse it, rather than read on a guess about its layout.
         guard major == 1, minor == 0 || minor == 2 else {
             throw CaptureFileError(
                 code: .unsupportedVersion, offset: blockOffset + 12,
-                message: "pcapng version \(major).\(minor) is not supported (only 1.0 exists, and 1.2 as an "
-                    + "alias of it; libpcap and Wireshark read no other); the section header is damaged or the "
+                message: "pcapng version \(major).\(minor) is not supported (only 1.0, and 1.2 as an alias of "
+                    + "it, are read here, as by libpcap and Wireshark); the section header is damaged or the "
                     + "file comes from an incompatible writer" + (blockOffset == 0 ? "" : ". \(intactNote)"))
         }
         sectionIndex += 1
