@@ -25,7 +25,8 @@ extension PcapFileHeader {
             throw CaptureFileError(
                 code: .unsupportedVersion, offset: 4,
                 message: "pcap version \(header.versionMajor).\(header.versionMinor) is not supported "
-                    + "(versions 2.0 to 2.4 exist, and libpcap reads no other); the header is probably damaged")
+                    + "(versions 2.0 to 2.4 exist, and libpcap reads no other); the header is probably damaged. "
+                    + "If the records are sound, `editcap -F pcap FILE OUT` rewrites it as version 2.4")
         }
         // libpcap and Wireshark both refuse these bits: they would change what the link type means.
         guard header.linkTypeField & PcapFileHeader.reservedBitsRefused == 0 else {
@@ -33,7 +34,8 @@ extension PcapFileHeader {
                 code: .invalidHeader, offset: 20,
                 message: "the link-type field 0x\(String(header.linkTypeField, radix: 16)) sets reserved bits "
                     + "16-25 (0x\(String(header.linkTypeField & PcapFileHeader.reservedBitsRefused, radix: 16))), "
-                    + "which no known writer uses; the header is damaged")
+                    + "which no known writer uses; the header is damaged. If the records are sound, clearing "
+                    + "those bits (header bytes 20-23) makes the file readable")
         }
         return header
     }
