@@ -79,7 +79,9 @@ struct InjectCommand: AsyncParsableCommand {
         } else if let file {
             do {
                 try await sendFile(file, on: capture, report: &report)
+                await report.settle()
             } catch let refusal as Refusal {
+                await report.settle()
                 Output.standardError("swiftcap inject: \(refusal.message)\n")
                 report.print()
                 await capture.close()
@@ -109,7 +111,7 @@ struct InjectCommand: AsyncParsableCommand {
             var batch = InjectBatch()
             do {
                 for try await packet in input.packets {
-                    if report.sent + report.failures + batch.packets.count >= limit { break }
+                    if report.attempted + batch.packets.count >= limit { break }
                     guard packet.linkType == capture.linkType else {
                         await report.send(batch: &batch, on: capture)
                         throw mismatch(path, packet.linkType, capture)
@@ -127,7 +129,7 @@ struct InjectCommand: AsyncParsableCommand {
                 throw Refusal(message: "\(error)")
             }
             await report.send(batch: &batch, on: capture)
-            if report.sent + report.failures >= limit { return }
+            if report.attempted >= limit { return }
         }
     }
 
@@ -231,23 +233,45 @@ struct InjectReport {
         last = now
     }
 
-    /// Sends what `batch` holds (if anything) and empties it.
+    /// The batch on its way to the helper: while the helper sends it, the next
+    /// one is read from the file and built (one request outstanding, as the
+    /// protocol wants, but the two processes work at the same time).
+    private var inFlight: Task<(LiveCapture.InjectResult?, CaptureError?), Never>?
+    private var inFlightCount = 0
+
+    /// Packets sent, failed, or on their way.
+    var attempted: Int { sent + failures + inFlightCount }
+
+    /// Hands what `batch` holds (if anything) to the helper, once the batch
+    /// before it is done, and empties it.
     mutating func send(batch: inout InjectBatch, on capture: LiveCapture) async {
         guard !batch.packets.isEmpty else { return }
-        let now = clock.now
-        if first == nil { first = now }
-        do {
-            let result = try await capture.inject(batch: batch.packets)
+        await settle()
+        if first == nil { first = clock.now }
+        let packets = batch.packets
+        inFlightCount = packets.count
+        inFlight = Task {
+            do throws(CaptureError) { return (try await capture.inject(batch: packets), nil) } catch { return (nil, error) }
+        }
+        batch = InjectBatch()
+    }
+
+    /// Waits for the batch in flight, if any, and counts what it did.
+    mutating func settle() async {
+        guard let task = inFlight else { return }
+        inFlight = nil
+        let (result, error) = await task.value
+        if let result {
             sent += result.sent
             bytes += result.bytes
             failures += result.failed
             if firstError == nil, let error = result.firstError { firstError = CLIMessages.describe(error) }
-        } catch {
-            failures += batch.packets.count
-            if firstError == nil { firstError = CLIMessages.describe(error) }
+        } else {
+            failures += inFlightCount
+            if firstError == nil, let error { firstError = CLIMessages.describe(error) }
         }
+        inFlightCount = 0
         last = clock.now
-        batch = InjectBatch()
     }
 
     func print() {
