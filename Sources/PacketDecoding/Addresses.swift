@@ -55,7 +55,7 @@ public struct IPv4Address: RawRepresentable, Hashable, Sendable, CustomStringCon
         guard parts.count == 4 else { return nil }
         var value: UInt32 = 0
         for part in parts {
-            guard (1...3).contains(part.count), part.allSatisfy(\.isASCII), let byte = UInt8(part) else { return nil }
+            guard (1...3).contains(part.count), part.allSatisfy({ $0 >= "0" && $0 <= "9" }), let byte = UInt8(part) else { return nil }
             value = value << 8 | UInt32(byte)
         }
         rawValue = value
@@ -159,6 +159,7 @@ public struct IPv6Address: Hashable, Sendable, CustomStringConvertible, Comparab
                 continue
             }
             if i == 6 && bestStart == 0 && (bestLength == 6 || (bestLength == 5 && group(5) == 0xFFFF)) {
+                if !text.hasSuffix(":") { text += ":" }
                 text += IPv4Address(rawValue: UInt32(truncatingIfNeeded: low)).description
                 return text
             }

@@ -4,6 +4,13 @@ extension DecodedPacket {
     /// checked: the segment is not wholly captured, there is no transport header,
     /// or a UDP-over-IPv4 sender left the checksum 0 (none).
     public var transportChecksumIsValid: Bool? {
+        guard let t = layers.transport, let expected = expectedTransportChecksum else { return nil }
+        return expected == bytes.u16(t.offset + (t.kind == .udp ? 6 : t.kind == .tcp ? 16 : 2))
+    }
+
+    /// The value the transport checksum field should hold for the bytes as captured
+    /// (nil in the cases where `transportChecksumIsValid` is nil).
+    public var expectedTransportChecksum: UInt16? {
         guard let t = layers.transport, let ip = layers.transportNetwork else { return nil }
         guard let claimedEnd = claimedEnd(of: ip), claimedEnd <= bytes.byteCount, claimedEnd >= t.offset else { return nil }
         let segment = bytes.extracting(t.offset..<claimedEnd)
@@ -16,8 +23,11 @@ extension DecodedPacket {
         case .tcp, .udp, .icmpv6:
             addPseudoHeader(of: ip, protocolNumber: ip.upperProtocol ?? 0, length: segment.byteCount, to: &sum)
         }
-        sum.add(segment)
-        return sum.folded == 0xFFFF
+        let fieldOffset = t.kind == .udp ? 6 : t.kind == .tcp ? 16 : 2
+        guard segment.byteCount >= fieldOffset + 2 else { return nil }
+        sum.add(segment.extracting(0..<fieldOffset))
+        sum.add(segment.extracting((fieldOffset + 2)..<segment.byteCount))
+        return t.kind == .udp && sum.checksum == 0 ? 0xFFFF : sum.checksum
     }
 
     /// One past the last byte the IP header's length field claims.

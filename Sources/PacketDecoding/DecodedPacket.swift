@@ -112,6 +112,20 @@ public struct DecodedPacket: ~Escapable {
         }
     }
 
+    /// The IPv4 header that `network` (one of `layers`' network layers) describes.
+    @_lifetime(copy self)
+    public func ipv4Header(_ network: NetworkLayer) -> IPv4Header {
+        precondition(network.kind == .ipv4 && network.end <= bytes.byteCount, "not an IPv4 layer of this packet")
+        return IPv4Header(bytes.extracting(network.offset..<network.end), layer: network)
+    }
+
+    /// The IPv6 header that `network` (one of `layers`' network layers) describes.
+    @_lifetime(copy self)
+    public func ipv6Header(_ network: NetworkLayer) -> IPv6Header {
+        precondition(network.kind == .ipv6 && network.end <= bytes.byteCount, "not an IPv6 layer of this packet")
+        return IPv6Header(bytes.extracting(network.offset..<network.end), layer: network)
+    }
+
     /// The innermost IPv4 header of a tunnelled packet.
     public var innerIPv4: IPv4Header? {
         @_lifetime(copy self) get {

@@ -266,8 +266,9 @@ private struct Walk: ~Escapable {
             guard has(20, at: offset, end: end, for: .tcp) else { return }
             let headerLength = Int(bytes.u8(offset + 12) >> 4) * 4
             guard headerLength >= 20 else { return stop(.tcp, .badHeaderLength(headerLength), at: offset) }
+            // Options cut by the snapshot length: the fixed header is still there to read.
+            layers.transport = TransportLayer(kind: .tcp, offset: offset, headerLength: min(headerLength, end - offset), end: end)
             guard has(headerLength, at: offset, end: end, for: .tcp) else { return }
-            layers.transport = TransportLayer(kind: .tcp, offset: offset, headerLength: headerLength, end: end)
             stop(.tcp, .complete, at: offset)
         case IPProtocol.udp:
             guard has(8, at: offset, end: end, for: .udp) else { return }

@@ -92,7 +92,8 @@ public struct TransportLayer: Sendable, Hashable {
 
     public var kind: Kind
     public var offset: Int
-    /// TCP: data offset × 4; UDP: 8; ICMP/ICMPv6: 8 (4 when only that much was captured).
+    /// TCP: data offset × 4; UDP: 8; ICMP/ICMPv6: 8. Less when the capture ends
+    /// inside the header (TCP options, ICMP's second word): `PacketLayers.end` then says truncated.
     public var headerLength: Int
     /// One past the last byte of the segment: the IP length, clipped to the capture.
     public var end: Int

@@ -1,7 +1,7 @@
 /// A TCP header; `bytes` run to the end of the segment (IP length, clipped to the capture).
 public struct TCPHeader: ~Escapable {
     public let bytes: RawSpan
-    /// Data offset × 4, checked by the decoder to be captured.
+    /// Header bytes captured: data offset × 4, or less when the capture ends inside the options.
     public let headerLength: Int
 
     @_lifetime(copy bytes)
@@ -12,6 +12,10 @@ public struct TCPHeader: ~Escapable {
 
     public var sourcePort: UInt16 { bytes.u16(0) }
     public var destinationPort: UInt16 { bytes.u16(2) }
+    /// The data offset field × 4: the header length the sender declared.
+    public var dataOffset: Int { Int(bytes.u8(12) >> 4) * 4 }
+    /// Whether the capture ends inside the options.
+    public var isTruncated: Bool { headerLength < dataOffset }
     public var sequenceNumber: UInt32 { bytes.u32(4) }
     public var acknowledgmentNumber: UInt32 { bytes.u32(8) }
     /// The 12 flag bits (including the 3 reserved and AE/NS): FIN 0x001 ... CWR 0x080, AE 0x100.

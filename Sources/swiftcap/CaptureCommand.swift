@@ -72,6 +72,9 @@ struct CaptureCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Path of swiftcap-helper (default: $SWIFTCAP_HELPER, next to swiftcap, /usr/local/libexec/swiftcap).", valueName: "path"))
     var helper: String?
 
+    @OptionGroup(title: "Packet text (as tcpdump's)")
+    var display: OutputOptions
+
     @Argument(parsing: .remaining, help: "Filter expression (pcap-filter(7)).")
     var filter: [String] = []
 
@@ -161,8 +164,10 @@ struct CaptureCommand: AsyncParsableCommand {
         let mode: Int = countOnly ? 0 : (json ? 1 : (writeFile != nil ? 0 : 2))
         // Only the consumer task touches the writer until it has finished.
         let fileOutput = UncheckedSendable(writer)
+        let display = display
         let consumer = Task { () -> (Int, CaptureError?) in
             let writer = fileOutput.value
+            var printer = PacketPrinter(options: display)
             var n = 0
             do throws(CaptureError) {
                 for try await packet in capture.packets {
@@ -178,7 +183,7 @@ struct CaptureCommand: AsyncParsableCommand {
                     if mode == 1 {
                         out.line(PacketJSON.line(for: packet))
                     } else if mode == 2 {
-                        out.line(Self.summary(packet))
+                        out.line(printer.text(packet))
                     }
                     if let limit, n >= limit { break }
                 }
@@ -237,11 +242,6 @@ struct CaptureCommand: AsyncParsableCommand {
         if stats == nil { throw ExitCode(1) }
     }
 
-    /// "SECONDS.NANOS caplen N len N"
-    static func summary(_ packet: Packet) -> String {
-        let ts = packet.timestamp.map(\.description) ?? "-"
-        return "\(ts) caplen \(packet.captureLength) len \(packet.wireLength)"
-    }
 }
 
 /// Buffered standard output: lines collect in memory and go out with one

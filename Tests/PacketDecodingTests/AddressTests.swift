@@ -13,7 +13,7 @@ final class AddressTests: XCTestCase {
             XCTAssertEqual(inet_pton(AF_INET6, text, &raw), 1, text)
             var buffer = [CChar](repeating: 0, count: 64)
             XCTAssertNotNil(inet_ntop(AF_INET6, &raw, &buffer, 64))
-            let expected = String(cString: buffer)
+            let expected = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             let parsed = try XCTUnwrap(IPv6Address(text), text)
             XCTAssertEqual(parsed.description, expected, text)
             let bytes = withUnsafeBytes(of: raw) { Array($0) }

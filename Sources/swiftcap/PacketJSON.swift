@@ -1,0 +1,35 @@
+import PacketCapture
+
+/// Formats packets as one JSON object per line, shared by `capture` and `read`.
+/// Hand-written rather than Foundation's encoder: one line per packet is the hot path.
+enum PacketJSON {
+    /// {"ts":"S.NNNNNNNNN"|null,"caplen":N,"len":N,"linktype":N,"interface":N}
+    static func line(for packet: Packet) -> String {
+        let ts = packet.timestamp.map { "\"\($0)\"" } ?? "null"
+        var line = "{\"ts\":\(ts),\"caplen\":\(packet.captureLength),\"len\":\(packet.wireLength),"
+        line += "\"linktype\":\(packet.linkType.rawValue),\"interface\":\(packet.interfaceIndex)"
+        if !packet.comments.isEmpty {
+            line += ",\"comments\":[" + packet.comments.map(jsonString).joined(separator: ",") + "]"
+        }
+        line += "}"
+        return line
+    }
+
+    static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
