@@ -32,10 +32,10 @@ enum BuiltFrames {
             let v4 = PacketBuilder.Network.ipv4(IPv4Fields(source: ipA, destination: ipB, timeToLive: 33, identification: 77))
             let v6 = PacketBuilder.Network.ipv6(IPv6Fields(source: ip6A, destination: ip6B, hopLimit: 44, flowLabel: 0x12345))
             let transports: [(String, PacketBuilder.Network, PacketBuilder.Transport)] = [
-                ("ipv4-udp", v4, .udp(sourcePort: 5353, destinationPort: 9999)),
+                ("ipv4-udp", v4, .udp(sourcePort: 5555, destinationPort: 9999)),
                 ("ipv4-tcp", v4, tcp()),
                 ("ipv4-icmp", v4, .icmpEcho(request: true, identifier: 7, sequence: 3)),
-                ("ipv6-udp", v6, .udp(sourcePort: 5353, destinationPort: 9999)),
+                ("ipv6-udp", v6, .udp(sourcePort: 5555, destinationPort: 9999)),
                 ("ipv6-tcp", v6, tcp()),
                 ("ipv6-icmpv6", v6, .icmpv6Echo(request: false, identifier: 8, sequence: 4)),
             ]

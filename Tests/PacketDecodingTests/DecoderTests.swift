@@ -57,7 +57,7 @@ final class DecoderTests: XCTestCase {
                                                  .noOperation, .windowScale(7), .noOperation, .noOperation,
                                                  .selectiveAcknowledgment(TCPSACKBlocks([(left: 2100, right: 2200)]))], n)
                     } else if let u = p.udp {
-                        XCTAssertEqual(u.sourcePort, 5353, n)
+                        XCTAssertEqual(u.sourcePort, 5555, n)
                         XCTAssertEqual(u.destinationPort, 9999, n)
                         XCTAssertEqual(Int(u.length), 8 + 25, n)
                     } else if let i = p.icmp {
