@@ -1,9 +1,11 @@
 import PacketCapture
+import PacketDecoding
 
 /// Formats packets as one JSON object per line, shared by `capture` and `read`.
 /// Hand-written rather than Foundation's encoder: one line per packet is the hot path.
 enum PacketJSON {
-    /// {"ts":"S.NNNNNNNNN"|null,"caplen":N,"len":N,"linktype":N,"interface":N}
+    /// {"ts":"S.NNNNNNNNN"|null,"caplen":N,"len":N,"linktype":N,"interface":N,"layers":{...}}
+    /// (the "layers" keys: DecodedJSON, and the README's table)
     static func line(for packet: Packet) -> String {
         let ts = packet.timestamp.map { "\"\($0)\"" } ?? "null"
         var line = "{\"ts\":\(ts),\"caplen\":\(packet.captureLength),\"len\":\(packet.wireLength),"
@@ -11,6 +13,8 @@ enum PacketJSON {
         if !packet.comments.isEmpty {
             line += ",\"comments\":[" + packet.comments.map(jsonString).joined(separator: ",") + "]"
         }
+        let decoded = DecodedPacket(bytes: packet.bytes.span.bytes, linkType: packet.linkType.rawValue)
+        line += ",\"layers\":" + DecodedJSON.object(decoded)
         line += "}"
         return line
     }

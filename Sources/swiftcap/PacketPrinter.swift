@@ -33,7 +33,7 @@ struct PacketPrinter {
     mutating func text(_ packet: borrowing DecodedPacket, timestamp: Timestamp?, wireLength: Int) -> String {
         var out = timestampText(timestamp)
         out += summary.text(packet, wireLength: wireLength)
-        let withLink = options.hex == 2 || options.hexAndASCII == 2
+        let withLink = options.hex == 2 || options.hexAndASCII == 2 || summary.lastStoppedShort
         let start = withLink ? 0 : min(packet.layers.link?.headerLength ?? 0, packet.bytes.byteCount)
         let dumped = packet.bytes.extracting(start..<packet.bytes.byteCount)
         if options.hexAndASCII > 0 {
@@ -97,7 +97,7 @@ enum HexDump {
                 out += String(repeating: " ", count: 41 - column)
                 for i in offset..<end {
                     let c = bytes.u8(i)
-                    out.unicodeScalars.append(c >= 0x20 && c < 0x7F ? Unicode.Scalar(c) : ".")
+                    out.unicodeScalars.append(c > 0x20 && c < 0x7F ? Unicode.Scalar(c) : ".")
                 }
             }
             offset = end

@@ -9,6 +9,9 @@ struct PacketSummary {
     var linkHeader = false
     var absoluteSequenceNumbers = false
     private var tcpConversations = TCPConversations()
+    /// Whether the last summary stopped where tcpdump's printer runs out of
+    /// captured bytes and abandons the packet: tcpdump's -x then dumps it from byte 0.
+    private(set) var lastStoppedShort = false
 
     init(quiet: Bool = false, verbose: Bool = false, linkHeader: Bool = false, absoluteSequenceNumbers: Bool = false) {
         self.quiet = quiet
@@ -19,6 +22,14 @@ struct PacketSummary {
 
     /// The summary of one packet (without timestamp); `wireLength` is its length on the wire.
     mutating func text(_ packet: borrowing DecodedPacket, wireLength: Int) -> String {
+        let out = text(of: packet, wireLength: wireLength)
+        // Seen in tcpdump 4.99: TCP options cut at a kind or length byte abandon the
+        // packet ("[|tcp]>", cut inside an option's data, does not).
+        lastStoppedShort = out.hasSuffix(" [|tcp]") && out.contains("options [")
+        return out
+    }
+
+    private mutating func text(of packet: borrowing DecodedPacket, wireLength: Int) -> String {
         var out = ""
         out.reserveCapacity(128)
         let layers = packet.layers
@@ -62,7 +73,8 @@ struct PacketSummary {
                 out += ", 802.3, length \(wireLength): "
                 return
             }
-            out += ", ethertype \(etherTypeText(e.typeOrLength)), length \(wireLength): "
+            out += quiet ? ", \(EtherType.name(e.typeOrLength) ?? "Unknown"), length \(wireLength): "
+                : ", ethertype \(etherTypeText(e.typeOrLength)), length \(wireLength): "
             for i in 0..<link.vlanTagCount {
                 let tag = packet.vlanTag(i)!
                 let next = i + 1 < link.vlanTagCount ? packet.vlanTag(i + 1)!.protocolIdentifier : (link.payloadType ?? 0)
@@ -79,7 +91,7 @@ struct PacketSummary {
             let name = family == LoopbackFamily.inet ? "IPv4" : link.payloadType == EtherType.ipv6 ? "IPv6" : "Unknown"
             out += "AF \(name) (\(family)), length \(wireLength): "
         case .raw:
-            break
+            out += "ip: "
         }
     }
 
@@ -131,7 +143,8 @@ struct PacketSummary {
     private mutating func appendIP(_ packet: borrowing DecodedPacket, _ ip: NetworkLayer, depth: Int, to out: inout String) {
         let bytes = packet.bytes
         let isV4 = ip.kind == .ipv4
-        out += isV4 ? "IP " : "IP6 "
+        // With -e the EtherType already says what follows.
+        if !linkHeader || depth > 0 { out += isV4 ? "IP " : "IP6 " }
         let source: String, destination: String
         if isV4 {
             let h = packet.ipv4Header(ip)
@@ -152,7 +165,10 @@ struct PacketSummary {
             source = h.source.description
             destination = h.destination.description
             if verbose {
-                out += "(hlim \(h.hopLimit), next-header \(IPProtocol.name(h.nextHeader)) (\(h.nextHeader)) payload length: \(h.payloadLength)) "
+                out += "("
+                if h.trafficClass != 0 { out += "class 0x\(hex(UInt16(h.trafficClass), width: 1)), " }
+                if h.flowLabel != 0 { out += "flowlabel 0x\(hex(UInt16(h.flowLabel >> 4), width: 4))\(hex(UInt16(h.flowLabel & 0xF), width: 1)), " }
+                out += "hlim \(h.hopLimit), next-header \(IPProtocol.name(h.nextHeader)) (\(h.nextHeader)) payload length: \(h.payloadLength)) "
             }
         }
         var upper = ip.upperProtocol ?? 0
@@ -287,8 +303,9 @@ struct PacketSummary {
             return
         }
         let length = ipPayloadLength - headerLength
-        if verbose, packet.layers.innerNetwork == nil, let valid = packet.transportChecksumIsValid {
-            out += ", cksum 0x\(hex(tcp.checksum, width: 4)) (\(valid ? "correct" : "incorrect"))"
+        if verbose, packet.layers.innerNetwork == nil, let expected = packet.expectedTransportChecksum {
+            let stored = tcp.checksum
+            out += ", cksum 0x\(hex(stored, width: 4)) (\(stored == expected ? "correct" : "incorrect -> 0x\(hex(expected, width: 4))"))"
         }
         if length > 0 || flags.contains(.syn) || flags.contains(.fin) || flags.contains(.rst) {
             out += ", seq \(seq)"
@@ -468,11 +485,16 @@ struct PacketSummary {
     private func appendICMPv6(_ packet: borrowing DecodedPacket, length: Int, to out: inout String) {
         let icmp = packet.icmpv6!
         let type = icmp.type
+        if verbose, let expected = packet.expectedTransportChecksum {
+            out += icmp.checksum == expected ? "[icmp6 sum ok] "
+                : "[bad icmp6 cksum 0x\(hex(icmp.checksum, width: 4)) -> 0x\(hex(expected, width: 4))!] "
+        }
         out += "ICMP6, \(ICMPv6Header.typeName(type) ?? "unknown icmp6 type (\(type))")"
         switch type {
         case 128, 129:
             guard let id = icmp.identifier, let seq = icmp.sequenceNumber else { out += " [|icmp6]"; return }
             out += ", id \(id), seq \(seq)"
+            if verbose { return }  // tcpdump -v leaves the length out here
         case 135, 136:
             guard let t = icmp.targetAddress else { out += " [|icmp6]"; return }
             out += type == 135 ? ", who has \(t)" : ", tgt is \(t)"
