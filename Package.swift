@@ -73,6 +73,11 @@ let package = Package(
             dependencies: ["PacketCapture"],
             path: "bench/swiftcap-bench"
         ),
+        .executableTarget(
+            name: "swiftcap-decode-bench",
+            dependencies: ["PacketCapture", "PacketDecoding"],
+            path: "bench/decode-bench"
+        ),
 
         // MARK: Tests
 
