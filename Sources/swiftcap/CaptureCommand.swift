@@ -183,7 +183,7 @@ struct CaptureCommand: AsyncParsableCommand {
                     if mode == 1 {
                         out.line(PacketJSON.line(for: packet))
                     } else if mode == 2 {
-                        out.line(printer.text(packet))
+                        out.line(printer.line(packet))
                     }
                     if let limit, n >= limit { break }
                 }
@@ -259,6 +259,14 @@ final class Output: Sendable {
     func line(_ text: String) {
         buffer.withLock { b in
             b.append(contentsOf: text.utf8)
+            b.append(0x0A)
+            if flushEveryLine || b.count >= Self.threshold { Self.write(STDOUT_FILENO, &b) }
+        }
+    }
+
+    func line(_ utf8: [UInt8]) {
+        buffer.withLock { b in
+            b.append(contentsOf: utf8)
             b.append(0x0A)
             if flushEveryLine || b.count >= Self.threshold { Self.write(STDOUT_FILENO, &b) }
         }

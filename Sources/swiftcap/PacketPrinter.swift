@@ -10,6 +10,10 @@ struct PacketPrinter {
     private var summary: PacketSummary
     private var previous: Timestamp?
     private var first: Timestamp?
+    private var line = TextLine()
+    /// The clock text ("HH:MM:SS.", with the date for -tttt) of `clockSecond`: one localtime_r per second.
+    private var clockSecond: Int64 = .min
+    private var clockText: [UInt8] = []
 
     init(options: OutputOptions) {
         self.options = options
@@ -17,72 +21,98 @@ struct PacketPrinter {
                                 absoluteSequenceNumbers: options.absoluteSequenceNumbers)
     }
 
-    /// The text of a file packet (lines joined by newlines, no final newline).
-    mutating func text(_ view: PacketView) -> String {
+    /// The text of a file packet as UTF-8 (lines joined by newlines, no final newline).
+    /// The array shares the printer's buffer: use it before printing the next packet.
+    mutating func line(_ view: PacketView) -> [UInt8] {
         DecodedPacket.withDecoded(unsafeBytes: view.bytes, linkType: view.linkType.rawValue) { packet in
-            text(packet, timestamp: view.timestamp, wireLength: view.wireLength)
+            write(packet, timestamp: view.timestamp, wireLength: view.wireLength)
         }
+        return line.bytes
     }
 
-    /// The text of a captured packet.
-    mutating func text(_ packet: Packet) -> String {
+    /// The text of a captured packet, as `line(_: PacketView)`.
+    mutating func line(_ packet: Packet) -> [UInt8] {
         let decoded = DecodedPacket(bytes: packet.bytes.span.bytes, linkType: packet.linkType.rawValue)
-        return text(decoded, timestamp: packet.timestamp, wireLength: packet.wireLength)
+        write(decoded, timestamp: packet.timestamp, wireLength: packet.wireLength)
+        return line.bytes
     }
 
-    mutating func text(_ packet: borrowing DecodedPacket, timestamp: Timestamp?, wireLength: Int) -> String {
-        var out = timestampText(timestamp)
-        out += summary.text(packet, wireLength: wireLength)
+    private mutating func write(_ packet: borrowing DecodedPacket, timestamp: Timestamp?, wireLength: Int) {
+        line.removeAll()
+        writeTimestamp(timestamp)
+        summary.write(packet, wireLength: wireLength, to: &line)
         let withLink = options.hex == 2 || options.hexAndASCII == 2 || summary.lastStoppedShort
         let start = withLink ? 0 : min(packet.layers.link?.headerLength ?? 0, packet.bytes.byteCount)
         let dumped = packet.bytes.extracting(start..<packet.bytes.byteCount)
         if options.hexAndASCII > 0 {
-            HexDump.append(dumped, ascii: true, to: &out)
+            HexDump.append(dumped, ascii: true, to: &line)
         } else if options.hex > 0 {
-            HexDump.append(dumped, ascii: false, to: &out)
+            HexDump.append(dumped, ascii: false, to: &line)
         } else if options.ascii {
-            HexDump.appendASCII(dumped, to: &out)
+            HexDump.appendASCII(dumped, to: &line)
         }
-        return out
     }
 
-    private mutating func timestampText(_ timestamp: Timestamp?) -> String {
-        defer { if let timestamp { previous = timestamp; if first == nil { first = timestamp } } }
+    private mutating func writeTimestamp(_ timestamp: Timestamp?) {
         // No timestamp (pcapng Simple Packet Block): tcpdump prints the epoch.
         let timestamp = timestamp ?? Timestamp(seconds: 0, nanoseconds: 0)
+        defer { previous = timestamp; if first == nil { first = timestamp } }
+        let micros = Int(timestamp.nanoseconds / 1000)
         switch options.timestampFormat {
         case .none:
-            return ""
+            return
         case .epoch:
-            return "\(timestamp.seconds).\(Self.digits(Int(timestamp.nanoseconds / 1000), 6)) "
+            line.append(timestamp.seconds)
+            line += "."
+            line.append(micros, width: 6)
+            line += " "
         case .clock, .dateAndClock:
-            var seconds = time_t(timestamp.seconds)
-            var parts = tm()
-            localtime_r(&seconds, &parts)
-            var text = ""
-            if options.timestampFormat == .dateAndClock {
-                text = "\(parts.tm_year + 1900)-\(Self.digits(Int(parts.tm_mon + 1), 2))-\(Self.digits(Int(parts.tm_mday), 2)) "
+            if timestamp.seconds != clockSecond {
+                clockSecond = timestamp.seconds
+                var seconds = time_t(timestamp.seconds)
+                var parts = tm()
+                localtime_r(&seconds, &parts)
+                var text = TextLine()
+                if options.timestampFormat == .dateAndClock {
+                    text.append(Int(parts.tm_year) + 1900, width: 4)
+                    text += "-"
+                    text.append(Int(parts.tm_mon) + 1, width: 2)
+                    text += "-"
+                    text.append(Int(parts.tm_mday), width: 2)
+                    text += " "
+                }
+                text.append(Int(parts.tm_hour), width: 2)
+                text += ":"
+                text.append(Int(parts.tm_min), width: 2)
+                text += ":"
+                text.append(Int(parts.tm_sec), width: 2)
+                text += "."
+                clockText = text.bytes
             }
-            text += "\(Self.digits(Int(parts.tm_hour), 2)):\(Self.digits(Int(parts.tm_min), 2)):\(Self.digits(Int(parts.tm_sec), 2))"
-            return text + ".\(Self.digits(Int(timestamp.nanoseconds / 1000), 6)) "
+            for byte in clockText { line.append(byte: byte) }
+            line.append(micros, width: 6)
+            line += " "
         case .sincePrevious, .sinceFirst:
             let reference = (options.timestampFormat == .sincePrevious ? previous : first) ?? timestamp
-            let micros = max(0, (timestamp.totalNanoseconds - reference.totalNanoseconds) / 1000)
-            let seconds = Int(micros / 1_000_000)
-            return " \(Self.digits(seconds / 3600, 2)):\(Self.digits(seconds / 60 % 60, 2)):\(Self.digits(seconds % 60, 2)).\(Self.digits(Int(micros % 1_000_000), 6)) "
+            let delta = max(0, (timestamp.totalNanoseconds - reference.totalNanoseconds) / 1000)
+            let seconds = Int(delta / 1_000_000)
+            line += " "
+            line.append(seconds / 3600, width: 2)
+            line += ":"
+            line.append(seconds / 60 % 60, width: 2)
+            line += ":"
+            line.append(seconds % 60, width: 2)
+            line += "."
+            line.append(Int(delta % 1_000_000), width: 6)
+            line += " "
         }
-    }
-
-    static func digits(_ value: Int, _ width: Int) -> String {
-        let text = String(value)
-        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
     }
 }
 
 /// tcpdump's -x / -X / -A dumps.
 enum HexDump {
     /// `\n\t0x0010:  4500 0054 ...  E..T` lines of 16 bytes.
-    static func append(_ bytes: RawSpan, ascii: Bool, to out: inout String) {
+    static func append(_ bytes: RawSpan, ascii: Bool, to out: inout TextLine) {
         var offset = 0
         while offset < bytes.byteCount {
             let end = min(offset + 16, bytes.byteCount)
@@ -97,7 +127,7 @@ enum HexDump {
                 out += String(repeating: " ", count: 41 - column)
                 for i in offset..<end {
                     let c = bytes.u8(i)
-                    out.unicodeScalars.append(c > 0x20 && c < 0x7F ? Unicode.Scalar(c) : ".")
+                    out.append(byte: c > 0x20 && c < 0x7F ? c : 0x2E)
                 }
             }
             offset = end
@@ -105,13 +135,13 @@ enum HexDump {
     }
 
     /// `-A`: printable bytes, tabs, spaces and newlines as they are, others as dots.
-    static func appendASCII(_ bytes: RawSpan, to out: inout String) {
+    static func appendASCII(_ bytes: RawSpan, to out: inout TextLine) {
         out += "\n"
         var i = 0
         while i < bytes.byteCount {
             let c = bytes.u8(i)
             if c == 0x0D && i + 1 < bytes.byteCount && bytes.u8(i + 1) == 0x0A { i += 1; continue }
-            out.unicodeScalars.append((c > 0x20 && c < 0x7F) || c == 0x09 || c == 0x20 || c == 0x0A ? Unicode.Scalar(c) : ".")
+            out.append(byte: (c > 0x20 && c < 0x7F) || c == 0x09 || c == 0x20 || c == 0x0A ? c : 0x2E)
             i += 1
         }
     }

@@ -20,22 +20,19 @@ struct PacketSummary {
         self.absoluteSequenceNumbers = absoluteSequenceNumbers
     }
 
-    /// The summary of one packet (without timestamp); `wireLength` is its length on the wire.
-    mutating func text(_ packet: borrowing DecodedPacket, wireLength: Int) -> String {
-        let out = text(of: packet, wireLength: wireLength)
+    /// Appends the summary of one packet (without timestamp); `wireLength` is its length on the wire.
+    mutating func write(_ packet: borrowing DecodedPacket, wireLength: Int, to out: inout TextLine) {
+        write(of: packet, wireLength: wireLength, to: &out)
         // Seen in tcpdump 4.99: TCP options cut at a kind or length byte abandon the
         // packet ("[|tcp]>", cut inside an option's data, does not).
         lastStoppedShort = out.hasSuffix(" [|tcp]") && out.contains("options [")
-        return out
     }
 
-    private mutating func text(of packet: borrowing DecodedPacket, wireLength: Int) -> String {
-        var out = ""
-        out.reserveCapacity(128)
+    private mutating func write(of packet: borrowing DecodedPacket, wireLength: Int, to out: inout TextLine) {
         let layers = packet.layers
         guard let link = layers.link else {
             out += "[|link] link type \(layers.linkType), length \(wireLength)"
-            return out
+            return
         }
         let afterLink = wireLength - link.headerLength
         if linkHeader { appendLinkHeader(packet, link: link, wireLength: wireLength, to: &out) }
@@ -49,13 +46,12 @@ struct PacketSummary {
         }
         guard let network = layers.network else {
             appendUndecoded(packet, link: link, wireLength: wireLength, to: &out)
-            return out
+            return
         }
         switch network.kind {
         case .arp: appendARP(packet, length: afterLink, to: &out)
         case .ipv4, .ipv6: appendIP(packet, network, depth: 0, to: &out)
         }
-        return out
     }
 
     // MARK: Link layer
@@ -64,7 +60,7 @@ struct PacketSummary {
         "\(EtherType.name(type) ?? "Unknown") (0x\(hex(type, width: 4)))"
     }
 
-    private func appendLinkHeader(_ packet: borrowing DecodedPacket, link: LinkLayer, wireLength: Int, to out: inout String) {
+    private func appendLinkHeader(_ packet: borrowing DecodedPacket, link: LinkLayer, wireLength: Int, to out: inout TextLine) {
         switch link.kind {
         case .ethernet, .ieee8023:
             let e = packet.ethernet!
@@ -95,7 +91,7 @@ struct PacketSummary {
         }
     }
 
-    private func appendUndecoded(_ packet: borrowing DecodedPacket, link: LinkLayer, wireLength: Int, to out: inout String) {
+    private func appendUndecoded(_ packet: borrowing DecodedPacket, link: LinkLayer, wireLength: Int, to out: inout TextLine) {
         if let type = link.payloadType {
             if !linkHeader { out += "ethertype \(etherTypeText(type)), " }
             out += "length \(wireLength)"
@@ -106,7 +102,7 @@ struct PacketSummary {
 
     // MARK: ARP
 
-    private func appendARP(_ packet: borrowing DecodedPacket, length: Int, to out: inout String) {
+    private func appendARP(_ packet: borrowing DecodedPacket, length: Int, to out: inout TextLine) {
         let arp = packet.arp!
         if !linkHeader { out += "ARP, " }
         if !arp.isEthernetIPv4 || verbose {
@@ -140,16 +136,16 @@ struct PacketSummary {
 
     // MARK: IP
 
-    private mutating func appendIP(_ packet: borrowing DecodedPacket, _ ip: NetworkLayer, depth: Int, to out: inout String) {
+    private mutating func appendIP(_ packet: borrowing DecodedPacket, _ ip: NetworkLayer, depth: Int, to out: inout TextLine) {
         let bytes = packet.bytes
         let isV4 = ip.kind == .ipv4
         // With -e the EtherType already says what follows.
         if !linkHeader || depth > 0 { out += isV4 ? "IP " : "IP6 " }
-        let source: String, destination: String
+        let source: Address, destination: Address
         if isV4 {
             let h = packet.ipv4Header(ip)
-            source = h.source.description
-            destination = h.destination.description
+            source = .v4(h.source)
+            destination = .v4(h.destination)
             if verbose {
                 out += "(tos 0x\(hex(UInt16(h.typeOfService), width: 1)), ttl \(h.timeToLive), id \(h.identification), offset \(h.fragmentOffset * 8), "
                 var flags: [String] = []
@@ -162,8 +158,8 @@ struct PacketSummary {
             }
         } else {
             let h = packet.ipv6Header(ip)
-            source = h.source.description
-            destination = h.destination.description
+            source = .v6(h.source)
+            destination = .v6(h.destination)
             if verbose {
                 out += "("
                 if h.trafficClass != 0 { out += "class 0x\(hex(UInt16(h.trafficClass), width: 1)), " }
@@ -175,7 +171,12 @@ struct PacketSummary {
         // tcpdump prints the addresses with the ports when TCP/UDP follow the fixed header directly.
         let firstNext = isV4 ? upper : bytes.u8(ip.offset + 6)
         let addressesWithPorts = firstNext == IPProtocol.tcp || firstNext == IPProtocol.udp
-        if !addressesWithPorts || ip.fragmentOffset != 0 { out += "\(source) > \(destination): " }
+        if !addressesWithPorts || ip.fragmentOffset != 0 {
+            out.append(source)
+            out += " > "
+            out.append(destination)
+            out += ": "
+        }
         if !isV4 { appendIPv6Extensions(packet, ip, to: &out) }
         if ip.fragmentOffset != 0 {
             if isV4 { out.removeLast(); out += " ip-proto-\(upper)" }
@@ -219,7 +220,7 @@ struct PacketSummary {
         }
     }
 
-    private func appendIPv6Extensions(_ packet: borrowing DecodedPacket, _ ip: NetworkLayer, to out: inout String) {
+    private func appendIPv6Extensions(_ packet: borrowing DecodedPacket, _ ip: NetworkLayer, to out: inout TextLine) {
         let h = packet.ipv6Header(ip)
         let bytes = h.bytes
         h.forEachExtensionHeader { type, offset, length in
@@ -245,12 +246,12 @@ struct PacketSummary {
         }
     }
 
-    private func appendAH(_ bytes: RawSpan, at offset: Int, length: Int, to out: inout String) {
+    private func appendAH(_ bytes: RawSpan, at offset: Int, length: Int, to out: inout TextLine) {
         Self.appendAHText(bytes, at: offset, length: length, to: &out)
     }
 
     /// `AH(spi=0x...,seq=0x...,icv=0x...): `
-    static func appendAHText(_ bytes: RawSpan, at offset: Int, length: Int, to out: inout String) {
+    static func appendAHText(_ bytes: RawSpan, at offset: Int, length: Int, to out: inout TextLine) {
         out += "AH(spi=0x\(hex32(bytes.u32(offset + 4))),seq=0x\(String(bytes.u32(offset + 8), radix: 16))"
         if length > 12 && offset + length <= bytes.byteCount {
             out += ",icv=0x"
@@ -259,10 +260,13 @@ struct PacketSummary {
         out += "): "
     }
 
-    private func appendTruncated(_ packet: borrowing DecodedPacket, _ name: String, ports: (String, String)?, to out: inout String) {
+    private func appendTruncated(_ packet: borrowing DecodedPacket, _ name: String, ports: (Address, Address)?, to out: inout TextLine) {
         let end = packet.end
         if let ports, end.layer == .tcp || end.layer == .udp, packet.bytes.byteCount - end.offset >= 4 {
-            out += "\(ports.0).\(packet.bytes.u16(end.offset)) > \(ports.1).\(packet.bytes.u16(end.offset + 2)): "
+            out.append(ports.0, port: packet.bytes.u16(end.offset))
+            out += " > "
+            out.append(ports.1, port: packet.bytes.u16(end.offset + 2))
+            out += ": "
         }
         out += "[|\(name)]"
     }
@@ -270,19 +274,27 @@ struct PacketSummary {
     // MARK: Transport
 
     private mutating func appendTCP(_ packet: borrowing DecodedPacket, _ t: TransportLayer, ip: NetworkLayer,
-                                    addresses: (String, String)?, length ipPayloadLength: Int, to out: inout String) {
+                                    addresses: (Address, Address)?, length ipPayloadLength: Int, to out: inout TextLine) {
         let tcp = packet.tcp!
         let sport = tcp.sourcePort, dport = tcp.destinationPort
-        if let addresses { out += "\(addresses.0).\(sport) > \(addresses.1).\(dport): " } else { out += "\(sport) > \(dport): " }
+        if let addresses {
+            out.append(addresses.0, port: sport)
+            out += " > "
+            out.append(addresses.1, port: dport)
+            out += ": "
+        } else {
+            out += "\(sport) > \(dport): "
+        }
         let headerLength = tcp.dataOffset
         if quiet {
-            out += "tcp \(ipPayloadLength - headerLength)"
+            out += "tcp "
+            out.append(ipPayloadLength - headerLength)
             if headerLength > ipPayloadLength { out += " [bad hdr length \(headerLength) - too long, > \(ipPayloadLength)]" }
             return
         }
         let flags = tcp.flags
         out += "Flags ["
-        let start = out.utf8.count
+        let start = out.count
         if flags.contains(.fin) { out += "F" }
         if flags.contains(.syn) { out += "S" }
         if flags.contains(.rst) { out += "R" }
@@ -291,7 +303,7 @@ struct PacketSummary {
         if flags.contains(.urg) { out += "U" }
         if flags.contains(.ece) { out += "E" }
         if flags.contains(.cwr) { out += "W" }
-        if out.utf8.count == start { out += "none" }
+        if out.count == start { out += "none" }
         out += "]"
         var seq = tcp.sequenceNumber, ack = tcp.acknowledgmentNumber
         var base = TCPConversations.Base(seq: 0, ack: 0, reversed: false)
@@ -328,7 +340,7 @@ struct PacketSummary {
                                            "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "ORDERPATCH", "ACL"]
 
     /// tcpdump's `: HTTP`, then `: REQUEST-OR-STATUS-LINE` when the payload starts with one.
-    private func appendHTTP(_ payload: RawSpan, to out: inout String) {
+    private func appendHTTP(_ payload: RawSpan, to out: inout TextLine) {
         out += ": HTTP"
         var line: [UInt8] = []
         var i = 0
@@ -350,7 +362,7 @@ struct PacketSummary {
 
     /// tcpdump's option list: `, options [mss 1460,sackOK,...]`; on a truncated
     /// header ` [|tcp]>` as tcpdump prints it, and false (nothing more to print).
-    private func appendTCPOptions(_ bytes: RawSpan, declared: Int, base: TCPConversations.Base, to out: inout String) -> Bool {
+    private func appendTCPOptions(_ bytes: RawSpan, declared: Int, base: TCPConversations.Base, to out: inout TextLine) -> Bool {
         out += ", options ["
         var offset = 20
         var first = true
@@ -429,19 +441,23 @@ struct PacketSummary {
         }
     }
 
-    private func appendUDP(_ packet: borrowing DecodedPacket, addresses: (String, String)?, to out: inout String) {
+    private func appendUDP(_ packet: borrowing DecodedPacket, addresses: (Address, Address)?, to out: inout TextLine) {
         let udp = packet.udp!
         if let addresses {
-            out += "\(addresses.0).\(udp.sourcePort) > \(addresses.1).\(udp.destinationPort): "
+            out.append(addresses.0, port: udp.sourcePort)
+            out += " > "
+            out.append(addresses.1, port: udp.destinationPort)
+            out += ": "
         } else {
             out += "\(udp.sourcePort) > \(udp.destinationPort): "
         }
         let length = Int(udp.length)
         if length < 8 { out += "truncated-udplength \(length)"; return }
-        out += "UDP, length \(length - 8)"
+        out += "UDP, length "
+        out.append(length - 8)
     }
 
-    private func appendICMP(_ packet: borrowing DecodedPacket, length: Int, to out: inout String) {
+    private func appendICMP(_ packet: borrowing DecodedPacket, length: Int, to out: inout TextLine) {
         let icmp = packet.icmp!
         out += "ICMP "
         let type = icmp.type, code = icmp.code
@@ -482,7 +498,7 @@ struct PacketSummary {
         out += ", length \(length)"
     }
 
-    private func appendICMPv6(_ packet: borrowing DecodedPacket, length: Int, to out: inout String) {
+    private func appendICMPv6(_ packet: borrowing DecodedPacket, length: Int, to out: inout TextLine) {
         let icmp = packet.icmpv6!
         let type = icmp.type
         if verbose, let expected = packet.expectedTransportChecksum {
@@ -584,4 +600,26 @@ func hex(_ value: UInt16, width: Int) -> String {
 func hex32(_ value: UInt32) -> String {
     let digits = String(value, radix: 16)
     return String(repeating: "0", count: 8 - digits.count) + digits
+}
+
+/// An IP address to print: IPv4 digit by digit, IPv6 per RFC 5952.
+enum Address {
+    case v4(IPv4Address)
+    case v6(IPv6Address)
+}
+
+extension TextLine {
+    mutating func append(_ address: Address) {
+        switch address {
+        case let .v4(a): append(a)
+        case let .v6(a): self += a.description
+        }
+    }
+
+    /// `ADDRESS.PORT`, as tcpdump -n prints an endpoint.
+    mutating func append(_ address: Address, port: UInt16) {
+        append(address)
+        append(byte: 0x2E)
+        append(UInt64(port))
+    }
 }

@@ -142,7 +142,7 @@ struct ReadCommand: AsyncParsableCommand {
                         switch mode {
                         case .none: break
                         case .json: out.line(PacketJSON.line(for: view.makePacket()))
-                        case .text: out.line(printer.text(view))
+                        case .text: out.line(printer.line(view))
                         }
                         try writer?.write(view: view)
                         return true
@@ -240,6 +240,12 @@ final class StandardOutput {
 
     func line(_ s: String) {
         buffer.append(contentsOf: s.utf8)
+        buffer.append(0x0A)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    func line(_ utf8: [UInt8]) {
+        buffer.append(contentsOf: utf8)
         buffer.append(0x0A)
         if buffer.count >= 1 << 16 { flush() }
     }
