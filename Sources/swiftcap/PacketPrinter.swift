@@ -6,7 +6,6 @@ import PacketDecoding
 /// One per command run: it keeps the state tcpdump keeps (TCP conversations,
 /// the previous and first timestamps for -ttt / -ttttt).
 struct PacketPrinter {
-    let options: OutputOptions
     private var summary: PacketSummary
     private var previous: Timestamp?
     private var first: Timestamp?
@@ -15,8 +14,19 @@ struct PacketPrinter {
     private var clockSecond: Int64 = .min
     private var clockText: [UInt8] = []
 
+    // The flags, read once: ArgumentParser's property wrappers cost a lookup per read.
+    private let hexWithLink: Bool
+    private let hexAndASCII: Bool
+    private let hexOnly: Bool
+    private let ascii: Bool
+    private let timestampFormat: OutputOptions.TimestampFormat
+
     init(options: OutputOptions) {
-        self.options = options
+        hexWithLink = options.hex == 2 || options.hexAndASCII == 2
+        hexAndASCII = options.hexAndASCII > 0
+        hexOnly = options.hex > 0
+        ascii = options.ascii
+        timestampFormat = options.timestampFormat
         summary = PacketSummary(quiet: options.quiet, verbose: options.verbose, linkHeader: options.linkHeader,
                                 absoluteSequenceNumbers: options.absoluteSequenceNumbers)
     }
@@ -24,9 +34,9 @@ struct PacketPrinter {
     /// The text of a file packet as UTF-8 (lines joined by newlines, no final newline).
     /// The array shares the printer's buffer: use it before printing the next packet.
     mutating func line(_ view: PacketView) -> [UInt8] {
-        DecodedPacket.withDecoded(unsafeBytes: view.bytes, linkType: view.linkType.rawValue) { packet in
-            write(packet, timestamp: view.timestamp, wireLength: view.wireLength)
-        }
+        // The view's bytes live for this call: the decoded view cannot leave it.
+        let packet = DecodedPacket(bytes: RawSpan(_unsafeBytes: view.bytes), linkType: view.linkType.rawValue)
+        write(packet, timestamp: view.timestamp, wireLength: view.wireLength)
         return line.bytes
     }
 
@@ -41,14 +51,15 @@ struct PacketPrinter {
         line.removeAll()
         writeTimestamp(timestamp)
         summary.write(packet, wireLength: wireLength, to: &line)
-        let withLink = options.hex == 2 || options.hexAndASCII == 2 || summary.lastStoppedShort
+        guard hexAndASCII || hexOnly || ascii else { return }
+        let withLink = hexWithLink || summary.lastStoppedShort
         let start = withLink ? 0 : min(packet.layers.link?.headerLength ?? 0, packet.bytes.byteCount)
         let dumped = packet.bytes.extracting(start..<packet.bytes.byteCount)
-        if options.hexAndASCII > 0 {
+        if hexAndASCII {
             HexDump.append(dumped, ascii: true, to: &line)
-        } else if options.hex > 0 {
+        } else if hexOnly {
             HexDump.append(dumped, ascii: false, to: &line)
-        } else if options.ascii {
+        } else {
             HexDump.appendASCII(dumped, to: &line)
         }
     }
@@ -58,7 +69,7 @@ struct PacketPrinter {
         let timestamp = timestamp ?? Timestamp(seconds: 0, nanoseconds: 0)
         defer { previous = timestamp; if first == nil { first = timestamp } }
         let micros = Int(timestamp.nanoseconds / 1000)
-        switch options.timestampFormat {
+        switch timestampFormat {
         case .none:
             return
         case .epoch:
@@ -73,7 +84,7 @@ struct PacketPrinter {
                 var parts = tm()
                 localtime_r(&seconds, &parts)
                 var text = TextLine()
-                if options.timestampFormat == .dateAndClock {
+                if timestampFormat == .dateAndClock {
                     text.append(Int(parts.tm_year) + 1900, width: 4)
                     text += "-"
                     text.append(Int(parts.tm_mon) + 1, width: 2)
@@ -93,7 +104,7 @@ struct PacketPrinter {
             line.append(micros, width: 6)
             line += " "
         case .sincePrevious, .sinceFirst:
-            let reference = (options.timestampFormat == .sincePrevious ? previous : first) ?? timestamp
+            let reference = (timestampFormat == .sincePrevious ? previous : first) ?? timestamp
             let delta = max(0, (timestamp.totalNanoseconds - reference.totalNanoseconds) / 1000)
             let seconds = Int(delta / 1_000_000)
             line += " "

@@ -24,21 +24,16 @@ struct TextLine {
 
     mutating func append(byte: UInt8) { bytes.append(byte) }
 
-    /// Decimal digits of `value`.
+    /// Decimal digits of `value`, most significant first.
     mutating func append(_ value: UInt64) {
-        if value < 10 { bytes.append(0x30 + UInt8(value)); return }
-        var digits: (UInt64, UInt64) = (0, 0)  // 16 bytes of scratch, most significant last
-        var n = value, count = 0
-        withUnsafeMutableBytes(of: &digits) { scratch in
-            while n > 0 && count < 16 {
-                scratch[count] = 0x30 + UInt8(n % 10)
-                n /= 10
-                count += 1
-            }
-            if n > 0 { return }
-            for i in stride(from: count - 1, through: 0, by: -1) { bytes.append(scratch[i]) }
-        }
-        if n > 0 { self += String(value) }  // 17+ digits: rare enough for a String
+        var divisor: UInt64 = 1
+        while value / divisor >= 10 { divisor &*= 10 }
+        var rest = value
+        repeat {
+            bytes.append(0x30 &+ UInt8(truncatingIfNeeded: rest / divisor))
+            rest %= divisor
+            divisor /= 10
+        } while divisor > 0
     }
 
     mutating func append(_ value: some BinaryInteger) {
@@ -61,9 +56,10 @@ struct TextLine {
         append(UInt64(v & 0xFF))
     }
 
-    func hasSuffix(_ text: String) -> Bool {
-        let suffix = Array(text.utf8)
-        return bytes.count >= suffix.count && bytes[(bytes.count - suffix.count)...].elementsEqual(suffix)
+    func hasSuffix(_ text: StaticString) -> Bool {
+        text.withUTF8Buffer { suffix in
+            bytes.count >= suffix.count && bytes[(bytes.count - suffix.count)...].elementsEqual(suffix)
+        }
     }
 
     func contains(_ text: String) -> Bool {
