@@ -1,15 +1,22 @@
-// swiftcap-decode-bench FILE: reads every packet of a capture file (the same
+// swiftcap-decode-bench FILE [--walk-only]: reads every packet of a capture file (the same
 // mapped walk as `swiftcap read`) and decodes each to its transport header with
 // PacketDecoding, touching a field of each layer. Prints
 // {"count":N,"transport":T,"checksum":C} so the work cannot be optimised away.
-// Used by bench/decode against `swiftcap read --count` (reading alone).
+// Used by bench/decode against `swiftcap read --count` (reading alone). --walk-only
+// hands out the same per-packet views without decoding, to split the cost.
 import Glibc
 import PacketCapture
 import PacketDecoding
 
+func standardError(_ text: String) {
+    var bytes = Array(text.utf8)
+    _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+}
+
 let arguments = CommandLine.arguments
-guard arguments.count == 2 else {
-    fputs("usage: swiftcap-decode-bench FILE\n", stderr)
+let walkOnly = arguments.count == 3 && arguments[2] == "--walk-only"
+guard arguments.count == 2 || walkOnly else {
+    standardError("usage: swiftcap-decode-bench FILE [--walk-only]\n")
     exit(2)
 }
 do {
@@ -18,6 +25,10 @@ do {
     var checksum: UInt64 = 0
     try file.forEachPacket { view in
         count += 1
+        if walkOnly {
+            checksum &+= UInt64(view.bytes.count)
+            return
+        }
         let layers = PacketLayers.decode(RawSpan(_unsafeBytes: view.bytes), linkType: view.linkType.rawValue)
         if let t = layers.transport {
             transport += 1
@@ -28,6 +39,6 @@ do {
     print("{\"count\":\(count),\"transport\":\(transport),\"checksum\":\(checksum)}")
     exit(0)  // as swiftcap read: let the kernel drop the mapping
 } catch {
-    fputs("swiftcap-decode-bench: \(error)\n", stderr)
+    standardError("swiftcap-decode-bench: \(error)\n")
     exit(1)
 }
