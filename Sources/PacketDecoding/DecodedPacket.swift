@@ -100,7 +100,7 @@ public struct DecodedPacket: ~Escapable {
     public var ipv4: IPv4Header? {
         @_lifetime(copy self) get {
             guard let n = layers.network, n.kind == .ipv4 else { return nil }
-            return IPv4Header(bytes.extracting(n.offset..<n.end), layer: n)
+            return ipv4Header(n)
         }
     }
 
@@ -108,7 +108,7 @@ public struct DecodedPacket: ~Escapable {
     public var ipv6: IPv6Header? {
         @_lifetime(copy self) get {
             guard let n = layers.network, n.kind == .ipv6 else { return nil }
-            return IPv6Header(bytes.extracting(n.offset..<n.end), layer: n)
+            return ipv6Header(n)
         }
     }
 
@@ -130,7 +130,7 @@ public struct DecodedPacket: ~Escapable {
     public var innerIPv4: IPv4Header? {
         @_lifetime(copy self) get {
             guard let n = layers.innerNetwork, n.kind == .ipv4 else { return nil }
-            return IPv4Header(bytes.extracting(n.offset..<n.end), layer: n)
+            return ipv4Header(n)
         }
     }
 
@@ -138,7 +138,7 @@ public struct DecodedPacket: ~Escapable {
     public var innerIPv6: IPv6Header? {
         @_lifetime(copy self) get {
             guard let n = layers.innerNetwork, n.kind == .ipv6 else { return nil }
-            return IPv6Header(bytes.extracting(n.offset..<n.end), layer: n)
+            return ipv6Header(n)
         }
     }
 

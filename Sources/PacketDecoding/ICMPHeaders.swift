@@ -18,10 +18,7 @@ public struct ICMPHeader: ~Escapable {
 
     /// The invoking packet inside an error message, decoded as bare IP.
     public var embeddedPacket: DecodedPacket? {
-        @_lifetime(copy self) get {
-            guard isError, bytes.byteCount > 8 else { return nil }
-            return DecodedPacket(bytes: bytes.extracting(8..<bytes.byteCount), linkType: LinkTypeNumber.raw)
-        }
+        @_lifetime(copy self) get { isError ? DecodedPacket(embeddedIn: bytes) : nil }
     }
 
     /// The redirect gateway (type 5).
@@ -79,10 +76,7 @@ public struct ICMPv6Header: ~Escapable {
 
     /// The invoking packet inside an error message, decoded as bare IP.
     public var embeddedPacket: DecodedPacket? {
-        @_lifetime(copy self) get {
-            guard isError, bytes.byteCount > 8 else { return nil }
-            return DecodedPacket(bytes: bytes.extracting(8..<bytes.byteCount), linkType: LinkTypeNumber.raw)
-        }
+        @_lifetime(copy self) get { isError ? DecodedPacket(embeddedIn: bytes) : nil }
     }
 
     /// Neighbor-discovery options after the fixed part: calls `body` with each option's type,
@@ -133,5 +127,14 @@ public struct ICMPv6Header: ~Escapable {
         case 143: return "multicast listener report v2"
         default: return nil
         }
+    }
+}
+
+extension DecodedPacket {
+    /// The packet an ICMP or ICMPv6 error carries after its 8-byte header, as bare IP.
+    @_lifetime(copy message)
+    init?(embeddedIn message: RawSpan) {
+        guard message.byteCount > 8 else { return nil }
+        self.init(bytes: message.extracting(8..<message.byteCount), linkType: LinkTypeNumber.raw)
     }
 }
