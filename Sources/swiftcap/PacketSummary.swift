@@ -252,6 +252,8 @@ struct PacketSummary {
 
     /// `AH(spi=0x...,seq=0x...,icv=0x...): `
     static func appendAHText(_ bytes: RawSpan, at offset: Int, length: Int, to out: inout TextLine) {
+        // The SPI and sequence number need 12 bytes; a damaged length can claim 8.
+        guard length >= 12, offset + 12 <= bytes.byteCount else { out += "[|AH]"; return }
         out += "AH(spi=0x\(hex32(bytes.u32(offset + 4))),seq=0x\(String(bytes.u32(offset + 8), radix: 16))"
         if length > 12 && offset + length <= bytes.byteCount {
             out += ",icv=0x"
