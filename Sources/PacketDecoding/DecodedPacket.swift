@@ -10,13 +10,14 @@
 public struct DecodedPacket: ~Escapable {
     /// All captured bytes of the packet.
     public let bytes: RawSpan
-    public let layers: PacketLayers
+    public private(set) var layers: PacketLayers
 
     /// Decodes `bytes` captured with link type `linkType` (a LINKTYPE_ value).
     @_lifetime(copy bytes)
     public init(bytes: RawSpan, linkType: UInt32) {
         self.bytes = bytes
-        layers = PacketLayers.decode(bytes, linkType: linkType)
+        layers = PacketLayers(linkType: linkType)
+        PacketLayers.decode(bytes, linkType: linkType, into: &layers)
     }
 
     /// Pairs `bytes` with layers decoded from them before (`PacketLayers.decode`).

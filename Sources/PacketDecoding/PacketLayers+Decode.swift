@@ -12,9 +12,19 @@ extension PacketLayers {
     /// Decodes `bytes`, captured with link type `linkType` (a LINKTYPE_ value),
     /// down to the transport header. Never allocates, never reads outside `bytes`.
     public static func decode(_ bytes: RawSpan, linkType: UInt32) -> PacketLayers {
-        var walk = Walk(bytes: bytes, layers: PacketLayers(linkType: linkType))
-        walk.linkLayer()
-        return walk.layers
+        var layers = PacketLayers(linkType: linkType)
+        decode(bytes, linkType: linkType, into: &layers)
+        return layers
+    }
+
+    /// Decodes into `layers` (replacing what it held) in place: the form for loops
+    /// over many packets, which saves copying the result (a few hundred bytes) out.
+    public static func decode(_ bytes: RawSpan, linkType: UInt32, into layers: inout PacketLayers) {
+        layers = PacketLayers(linkType: linkType)
+        withUnsafeMutablePointer(to: &layers) { storage in
+            var walk = Walk(bytes: bytes, storage: storage)
+            walk.linkLayer()
+        }
     }
 
     /// Decodes `bytes` as a bare IPv4 or IPv6 packet (by its version nibble), as
@@ -24,14 +34,20 @@ extension PacketLayers {
     }
 }
 
+/// One walk over `bytes`, writing straight into the caller's PacketLayers.
 private struct Walk: ~Escapable {
     let bytes: RawSpan
-    var layers: PacketLayers
+    let storage: UnsafeMutablePointer<PacketLayers>
 
     @_lifetime(copy bytes)
-    init(bytes: RawSpan, layers: PacketLayers) {
+    init(bytes: RawSpan, storage: UnsafeMutablePointer<PacketLayers>) {
         self.bytes = bytes
-        self.layers = layers
+        self.storage = storage
+    }
+
+    var layers: PacketLayers {
+        _read { yield storage.pointee }
+        nonmutating _modify { yield &storage.pointee }
     }
 
     var count: Int { bytes.byteCount }
@@ -284,9 +300,8 @@ private struct Walk: ~Escapable {
         case IPProtocol.ipInIP, IPProtocol.ipv6:
             guard depth < PacketLayers.maximumTunnelDepth else { return stop(layer, .nestedTooDeep, at: offset) }
             if layers.tunnel == nil { layers.tunnel = TunnelLayer(kind: .ipInIP, offset: offset, headerLength: 0) }
-            var inner = Walk(bytes: bytes.extracting(0..<end), layers: layers)
+            var inner = Walk(bytes: bytes.extracting(0..<end), storage: storage)
             if proto == IPProtocol.ipInIP { inner.ipv4(at: offset, depth: depth + 1) } else { inner.ipv6(at: offset, depth: depth + 1) }
-            layers = inner.layers
         case IPProtocol.gre:
             gre(at: offset, end: end, depth: depth)
         case IPProtocol.authenticationHeader where layer == .ipv4:
@@ -312,13 +327,12 @@ private struct Walk: ~Escapable {
         guard depth < PacketLayers.maximumTunnelDepth else { return stop(.gre, .nestedTooDeep, at: offset) }
         if layers.tunnel == nil { layers.tunnel = TunnelLayer(kind: .gre, offset: offset, headerLength: headerLength) }
         let type = bytes.u16(offset + 2)
-        var inner = Walk(bytes: bytes.extracting(0..<end), layers: layers)
+        var inner = Walk(bytes: bytes.extracting(0..<end), storage: storage)
         switch type {
         case EtherType.ipv4: inner.ipv4(at: offset + headerLength, depth: depth + 1)
         case EtherType.ipv6: inner.ipv6(at: offset + headerLength, depth: depth + 1)
         default: inner.stop(.gre, .unsupportedProtocol(UInt32(type)), at: offset)
         }
-        layers = inner.layers
     }
 }
 

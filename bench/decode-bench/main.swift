@@ -23,13 +23,14 @@ do {
     let file = try CaptureFile(path: arguments[1])
     var count = 0, transport = 0
     var checksum: UInt64 = 0
+    var layers = PacketLayers(linkType: 0)
     try file.forEachPacket { view in
         count += 1
         if walkOnly {
             checksum &+= UInt64(view.bytes.count)
             return
         }
-        let layers = PacketLayers.decode(RawSpan(_unsafeBytes: view.bytes), linkType: view.linkType.rawValue)
+        PacketLayers.decode(RawSpan(_unsafeBytes: view.bytes), linkType: view.linkType.rawValue, into: &layers)
         if let t = layers.transport {
             transport += 1
             checksum &+= UInt64(t.offset &* 31 &+ t.headerLength) &+ UInt64(view.bytes[t.offset + 1])
