@@ -20,7 +20,14 @@ extension PacketLayers {
     /// Decodes into `layers` (replacing what it held) in place: the form for loops
     /// over many packets, which saves copying the result (a few hundred bytes) out.
     public static func decode(_ bytes: RawSpan, linkType: UInt32, into layers: inout PacketLayers) {
-        layers = PacketLayers(linkType: linkType)
+        // Field by field: a nil optional is one tag byte, a fresh PacketLayers all of it.
+        layers.linkType = linkType
+        layers.link = nil
+        layers.network = nil
+        layers.tunnel = nil
+        layers.innerNetwork = nil
+        layers.transport = nil
+        layers.end = DecodeEnd(layer: .link, reason: .complete, offset: 0)
         withUnsafeMutablePointer(to: &layers) { storage in
             var walk = Walk(bytes: bytes, storage: storage)
             walk.linkLayer()
