@@ -42,11 +42,31 @@ enum CaptureCorpus {
     static func generated() throws -> [String] {
         if let generatedFiles { return generatedFiles }
         try requireRoot("it captures on the loopback device with tcpdump")
-        let dir = try makeTemporaryDirectory("sc8-decoding")
-        let file = "\(dir)/loopback.pcap"
+        var failures: [String] = []
+        // A capture can come back short on a busy machine: try again, then fail saying why.
+        for _ in 0..<3 {
+            let dir = try makeTemporaryDirectory("sc8-decoding")
+            let file = "\(dir)/loopback.pcap"
+            let stderr = try captureLoopbackTraffic(into: file)
+            let packets = decodeAll(file).count
+            guard packets >= 20 else {
+                failures.append("\(packets) packets; tcpdump said: \(stderr)")
+                continue
+            }
+            let cut = "\(dir)/loopback-snap80.pcap"
+            try runChecked(["/usr/bin/editcap", "-F", "pcap", "-s", "80", file, cut])
+            generatedFiles = [file, cut]
+            return [file, cut]
+        }
+        throw TestSupportError("tcpdump -i lo captured too little of this test's traffic: \(failures.joined(separator: " / "))")
+    }
+
+    /// Runs tcpdump on lo while making the traffic; returns tcpdump's standard error.
+    private static func captureLoopbackTraffic(into file: String) throws -> String {
         let tcpPort = LoopbackTraffic.freePort(), closedPort = LoopbackTraffic.freePort()
         let filter = "host 127.8.0.1 or (ip6 and (port \(tcpPort) or port \(closedPort) or icmp6))"
-        let tcpdump = try ChildProcess(["/usr/bin/tcpdump", "-i", "lo", "-U", "-n", "-w", file, "-c", "200", filter])
+        // -Z root: tcpdump would otherwise write the file as its own user.
+        let tcpdump = try ChildProcess(["/usr/bin/tcpdump", "-i", "lo", "-U", "-n", "-Z", "root", "-w", file, "-c", "200", filter])
         guard tcpdump.waitForStderr(timeout: 10, { $0.contains("listening on") }) else {
             tcpdump.send(SIGKILL)
             throw TestSupportError("tcpdump did not start listening: \(tcpdump.stderr)")
@@ -67,10 +87,7 @@ enum CaptureCorpus {
         guard FileManager.default.fileExists(atPath: file) else {
             throw TestSupportError("tcpdump wrote no file: \(result.stderr)")
         }
-        let cut = "\(dir)/loopback-snap80.pcap"
-        try runChecked(["/usr/bin/editcap", "-s", "80", file, cut])
-        generatedFiles = [file, cut]
-        return [file, cut]
+        return result.stderr
     }
 
     /// Each packet of `path` decoded: its layers and wire length, in file order.
