@@ -119,6 +119,10 @@ int sch_install_seccomp_allowlist(void) {
         ALLOW(futex),               // Swift runtime once/locks, glibc NSS locks
         ALLOW(clock_gettime),       // vDSO fallback (e.g. unstable TSC under a hypervisor)
 
+        // The CPU budget of setFilter's compile (compile_budget.c): a profiling
+        // timer whose SIGPROF abandons the compile. It signals only this process.
+        ALLOW(setitimer),
+
         // Exit and crash paths.
         ALLOW(exit_group),
         ALLOW(rt_sigreturn),        // return from a signal handler

@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/if_packet.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
@@ -96,3 +98,15 @@ int sch_sockaddr_bytes(const struct sockaddr *sa, uint8_t *out) {
         return 0;
     }
 }
+
+// MARK: Environment and interfaces
+
+int sch_clear_environment(void) { return clearenv(); }
+
+int sch_environment_count(void) {
+    int count = 0;
+    if (environ != NULL) while (environ[count] != NULL) count++;
+    return count;
+}
+
+unsigned int sch_interface_index(const char *name) { return if_nametoindex(name); }

@@ -25,7 +25,7 @@ final class CaptureLoop {
         self.capture = capture
         self.requests = requests
         self.output = output
-        self.maxPacketFrame = PacketHeader.frameSize(captureLength: max(capture.snapshotLength, 1))
+        self.maxPacketFrame = PacketFrame.size(captureLength: max(capture.snapshotLength, 1))
         self.nanosecondsPerTick = capture.precision == .microseconds ? 1000 : 1
     }
 
@@ -97,7 +97,7 @@ final class CaptureLoop {
                 }
             case .setFilter(let spec):
                 do throws(HelperError) {
-                    try capture.setFilter(spec)
+                    try capture.setFilter(spec, namesResolve: false)
                     output.append(.filterSet)
                 } catch {
                     reply(error)
@@ -167,7 +167,7 @@ final class CaptureLoop {
     @inline(__always)
     private func append(_ header: UnsafePointer<pcap_pkthdr>, _ bytes: UnsafePointer<UInt8>) {
         let captured = Int(header.pointee.caplen)
-        let size = PacketHeader.frameSize(captureLength: captured)
+        let size = PacketFrame.size(captureLength: captured)
         // readPackets reserved high water + one maximal frame and we break at high
         // water, so this only guards against a libpcap that delivers more than the
         // snapshot length.
@@ -182,10 +182,9 @@ final class CaptureLoop {
         var wholeSeconds = seconds
         if nanoseconds < 0 { nanoseconds += 1_000_000_000; wholeSeconds -= 1 }
         let frame = output.storage + output.end
-        PacketHeader(seconds: wholeSeconds, nanoseconds: UInt32(nanoseconds), captureLength: UInt32(captured),
-                     wireLength: max(header.pointee.len, UInt32(captured)))
-            .writeFrameHeader(to: frame)
-        (frame + (size - captured)).copyMemory(from: bytes, byteCount: captured)
+        PacketFrame.writeHeader(PacketHeader(seconds: wholeSeconds, nanoseconds: UInt32(nanoseconds), captureLength: UInt32(captured),
+                                             wireLength: max(header.pointee.len, UInt32(captured))), to: frame)
+        (frame + PacketFrame.headerSize).copyMemory(from: bytes, byteCount: captured)
         output.end += size
         packetsSent += 1
         if output.pending >= FrameWriter.highWater, !breakRequested {

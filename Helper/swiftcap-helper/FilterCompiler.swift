@@ -29,24 +29,29 @@ func serveCompileRequests(first: CompileRequest, requests: RequestReader, output
     }
 }
 
-/// pcap_open_dead(linkType, snaplen) + pcap_compile, as a `program` or an `error` reply.
+/// pcap_compile on an in-memory savefile of the request's link type and byte
+/// order (sch_open_savefile_in_memory), as a `program` or an `error` reply.
 private func compileProgram(_ request: CompileRequest) -> WireMessage {
     func invalid(_ message: String) -> WireMessage {
         diagnose(message)
         return .error(WireError(code: .filterInvalid, fatal: false, message: message))
     }
-    // snaplen was range-checked by the decoder; pcap_open_dead takes an int link type.
-    guard request.linkType <= UInt32(Int32.max) else { return invalid("link type \(request.linkType) is not a DLT value") }
-    guard let dead = pcap_open_dead(CInt(request.linkType), CInt(request.snapshotLength)) else {
-        return .error(WireError(code: .internal, fatal: false, message: "pcap_open_dead failed (out of memory?)"))
+    // snaplen was range-checked by the decoder. libpcap keeps the link type's
+    // upper bits for FCS and class flags; a filter needs the type itself.
+    guard request.linkType <= 0xFFFF else { return invalid("link type \(request.linkType) is not a LINKTYPE_ value (0...65535)") }
+    var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
+    guard let savefile = sch_open_savefile_in_memory(request.linkType, request.snapshotLength, request.byteSwapped ? 1 : 0, &errbuf) else {
+        return invalid("link type \(request.linkType): \(errorBufferString(errbuf))")
     }
-    defer { pcap_close(dead) }
+    defer { pcap_close(savefile) }
+    let dead = savefile
 
     var program: bpf_program
     do throws(HelperError) {
-        program = try compileFilter(request.filter, on: dead)
+        program = try compileFilter(request.filter, on: dead, namesResolve: false)
     } catch {
-        return invalid(error.message)
+        diagnose(error.message)
+        return .error(WireError(code: error.code, fatal: false, message: error.message))
     }
     defer { pcap_freecode(&program) }
 

@@ -13,17 +13,28 @@ final class LiveCapture {
     let warning: String
     /// pcap_get_selectable_fd: the packet socket.
     let fd: CInt
+    /// `not (the SSH session's TCP connection)`, ANDed to every filter; nil locally.
+    let exclusion: String?
 
-    /// Opens and activates `request.device` as the request says, installs its
-    /// filter and switches to non-blocking mode (pcap_create ... pcap_setnonblock).
-    init(_ request: OpenRequest, allowMonitorMode: Bool) throws(HelperError) {
+    /// Opens and activates `request.device` as the request says and switches to
+    /// non-blocking mode (pcap_create ... pcap_activate, pcap_setnonblock).
+    /// The request's filter is not installed here: activation is what needs
+    /// CAP_NET_RAW, and the filter is compiled only once no capability is held
+    /// (`setFilter`, called by PrivilegeSequence after dropping them).
+    ///
+    /// `excluding`: the SSH session the helper serves, left out of every filter.
+    init(_ request: OpenRequest, allowMonitorMode: Bool, excluding connection: SSHConnection? = nil) throws(HelperError) {
+        exclusion = connection?.exclusionFilter
         let name = request.device
-        guard !name.utf8.contains(0) else { throw HelperError(.badRequest, "device name contains a NUL byte") }
+        try LiveCapture.checkDevice(name)
         if request.monitorMode && !allowMonitorMode {
             throw HelperError(.badRequest, "monitor mode needs CAP_NET_ADMIN: the client must start the helper with --keep-net-admin")
         }
-        guard request.timeoutMilliseconds <= UInt32(Int32.max), request.bufferSize <= UInt32(Int32.max) else {
-            throw HelperError(.badRequest, "timeout \(request.timeoutMilliseconds) ms or buffer size \(request.bufferSize) exceeds \(Int32.max)")
+        guard request.timeoutMilliseconds <= UInt32(Int32.max) else {
+            throw HelperError(.badRequest, "timeout \(request.timeoutMilliseconds) ms exceeds \(Int32.max)")
+        }
+        guard Int(request.bufferSize) <= Limits.maxBufferSize else {
+            throw HelperError(.badRequest, "buffer size \(request.bufferSize) bytes exceeds the limit of \(Limits.maxBufferSize) (1 GiB)")
         }
 
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
@@ -67,14 +78,28 @@ final class LiveCapture {
         snapshotLength = Int(pcap_snapshot(handle))
         precision = pcap_get_tstamp_precision(handle) == CInt(PCAP_TSTAMP_PRECISION_NANO) ? .nanoseconds : .microseconds
 
-        if !request.filter.expression.isEmpty { try LiveCapture.installFilter(request.filter, on: handle) }
-
         if pcap_setnonblock(handle, 1, &errbuf) != 0 {
             throw HelperError(.captureFailed, "pcap_setnonblock(\(name)): \(errorBufferString(errbuf))")
         }
         let selectable = pcap_get_selectable_fd(handle)
         guard selectable >= 0 else { throw HelperError(.captureFailed, "\(name) has no selectable file descriptor") }
         fd = selectable
+    }
+
+    /// Refuses every device name that is not an existing network interface or
+    /// `any`, before libpcap sees it: pcap_create would also open D-Bus (whose
+    /// `unixexec:` addresses start programs), USB, Bluetooth and netfilter
+    /// sources for whoever can run this setcap'd binary.
+    static func checkDevice(_ name: String) throws(HelperError) {
+        guard !name.utf8.contains(0) else { throw HelperError(.badRequest, "device name contains a NUL byte") }
+        switch InterfaceName.problem(with: name) {
+        case .otherCaptureSource(let message)?: throw HelperError(.unsupported, message)
+        case .invalid(let message)?: throw HelperError(.noSuchDevice, message)
+        case nil: break
+        }
+        if name != "any" && sch_interface_index(name) == 0 {
+            throw HelperError(.noSuchDevice, "no network interface named \"\(InterfaceName.printable(name))\" (if_nametoindex: \(errnoDescription(errno))); list devices to see what exists")
+        }
     }
 
     /// Maps a negative pcap_activate status to the wire code the client acts on.
@@ -102,14 +127,15 @@ final class LiveCapture {
         }
     }
 
-    /// Compiles `spec` for this handle and installs it (pcap_compile + pcap_setfilter).
-    /// On failure the previous filter stays in place.
-    func setFilter(_ spec: FilterSpec) throws(HelperError) {
-        try LiveCapture.installFilter(spec, on: handle)
-    }
-
-    private static func installFilter(_ spec: FilterSpec, on handle: OpaquePointer) throws(HelperError) {
-        var program = try compileFilter(spec, on: handle)
+    /// Compiles `spec` for this handle, within the compile budget, and installs
+    /// it (pcap_compile + pcap_setfilter). On failure the previous filter stays
+    /// in place. Called only when the helper holds no capability.
+    func setFilter(_ spec: FilterSpec, namesResolve: Bool) throws(HelperError) {
+        var spec = spec
+        if let exclusion {
+            spec.expression = spec.expression.isEmpty ? exclusion : "(\(spec.expression)) and \(exclusion)"
+        }
+        var program = try compileFilter(spec, on: handle, namesResolve: namesResolve)
         defer { pcap_freecode(&program) }
         guard pcap_setfilter(handle, &program) == 0 else {
             throw HelperError(.filterInvalid, "pcap_setfilter: \(String(cString: pcap_geterr(handle)))")
@@ -133,26 +159,4 @@ final class LiveCapture {
         }
         return stats
     }
-}
-
-/// The longest filter expression we compile: libpcap's parser copies it and
-/// allocates per token, and no useful filter comes near this.
-let maxFilterExpressionLength = 65536
-
-/// pcap_compile of `spec` on `handle`, with the expression's limits checked first.
-func compileFilter(_ spec: FilterSpec, on handle: OpaquePointer) throws(HelperError) -> bpf_program {
-    let length = spec.expression.utf8.count
-    guard length <= maxFilterExpressionLength else {
-        throw HelperError(.filterInvalid, "filter expression of \(length) bytes exceeds the limit of \(maxFilterExpressionLength)")
-    }
-    guard !spec.expression.utf8.contains(0) else { throw HelperError(.filterInvalid, "filter expression contains a NUL byte") }
-    var program = bpf_program()
-    guard pcap_compile(handle, &program, spec.expression, spec.optimize ? 1 : 0, spec.netmask) == 0 else {
-        let shown = spec.expression.count > 80 ? spec.expression.prefix(80) + "…" : Substring(spec.expression)
-        let reason = String(cString: pcap_geterr(handle))
-        // After the lock-down NSS cannot open /etc files or sockets, so names fail.
-        let hint = reason.hasPrefix("unknown ") ? "; names in filters resolve only when opening: use numeric addresses and ports" : ""
-        throw HelperError(.filterInvalid, "invalid filter \"\(shown)\": \(reason)\(hint)")
-    }
-    return program
 }

@@ -6,17 +6,25 @@ import SwiftcapWire
 struct Options {
     /// Keep CAP_NET_ADMIN (if held) until an `open` asking for monitor mode.
     var keepNetAdmin = false
+    /// The SSH session this helper runs in, whose packets every filter leaves out.
+    var excludedConnection: SSHConnection?
 }
 
 /// The helper from exec to exit. Every change of privilege happens in this file,
 /// in the order it is written:
 ///
-///   1. parent-death signal, orphan check, process hygiene
+///   1. parent-death signal, orphan check, empty environment, process hygiene
 ///   2. shrink to CAP_NET_RAW (as root: bounding set, groups, uid/gid nobody)
 ///   3. `hello`, then exactly one request
-///   4. `open`: activate the capture while CAP_NET_RAW is held
+///   4. `open`: check the device is a network interface, activate the capture
+///      while CAP_NET_RAW is held, then drop every capability and only then
+///      compile the open filter, within a CPU and memory budget
 ///   5. lock down: no capability, no new fd, no process, no file, seccomp
 ///   6. `ready`, and the capture loop (or `devices` / `program` replies)
+///
+/// While a capability is held the helper reads nothing a caller chose except
+/// the `open` request itself, and hands libpcap nothing but the name of an
+/// existing interface and the open options.
 enum PrivilegeSequence {
     static func run(_ options: Options) -> Never {
         let output = FrameWriter()
@@ -37,25 +45,7 @@ enum PrivilegeSequence {
         try System.setParentDeathSignal(SIGKILL)
         exitIfOrphaned(originalParent: parent)
 
-        // A missing 0/1/2 would let a later open land on it and mix into the protocol.
-        for fd in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO] where !System.isOpen(fd) {
-            _ = try System.openDevNull()
-        }
-        // Crash signals take their default action: a runtime crash handler would try
-        // to start a backtracer, which seccomp turns into a misleading SIGSYS.
-        for signal in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGABRT] {
-            try System.setSignalDisposition(signal, ignore: false)
-        }
-        // A gone reader is EPIPE (handled: exit 0), not a silent death; RLIMIT_FSIZE 0
-        // below must not kill us when stderr is redirected to a file.
-        try System.setSignalDisposition(SIGPIPE, ignore: true)
-        try System.setSignalDisposition(SIGXFSZ, ignore: true)
-        // No core dump full of packets.
-        try System.setResourceLimit(RLIMIT_CORE, "RLIMIT_CORE", to: 0)
-        // The capture loop must never block on a slow client.
-        try System.setNonBlocking(STDOUT_FILENO)
-        // Best effort: PROTOCOL.md counts on a 1 MiB pipe; not a pipe (tests) is fine.
-        _ = try? System.setPipeSize(STDOUT_FILENO, 1 << 20)
+        try hygiene()
 
         // MARK: 2. Nothing but CAP_NET_RAW
 
@@ -95,7 +85,13 @@ enum PrivilegeSequence {
             if keep.contains(.netAdmin) && !open.monitorMode {
                 try System.setCapabilities(exactly: [.netRaw]) // CAP_NET_ADMIN is for monitor mode only
             }
-            let capture = try LiveCapture(open, allowMonitorMode: options.keepNetAdmin)
+            let capture = try LiveCapture(open, allowMonitorMode: options.keepNetAdmin, excluding: options.excludedConnection)
+            // Activation was what needed a capability. The filter is the caller's
+            // text: parse it, and resolve its names (NSS, DNS), with none held,
+            // within the compile budget.
+            try System.setCapabilities(exactly: [])
+            try limitMemoryForCompiles()
+            if !open.filter.expression.isEmpty || capture.exclusion != nil { try capture.setFilter(open.filter, namesResolve: true) }
 
             // MARK: 5. Lock down
             try lockDown(keepingDescriptor: capture.fd)
@@ -118,6 +114,8 @@ enum PrivilegeSequence {
             terminate(0)
 
         case .compileFilter(let first):
+            try System.setCapabilities(exactly: [])
+            try limitMemoryForCompiles()
             try lockDown(keepingDescriptor: nil)
             serveCompileRequests(first: first, requests: requests, output: output)
 
@@ -125,6 +123,43 @@ enum PrivilegeSequence {
             throw HelperError(.protocolViolation,
                               "unexpected \(request.frameType) frame as first request (allowed: open, listDevices, compileFilter)")
         }
+    }
+
+    /// Step 1's process hygiene: nothing inherited from whoever started us is
+    /// trusted (environment, descriptors, signal dispositions, limits).
+    static func hygiene() throws(HelperError) {
+        // Whoever runs this setcap'd binary chooses its environment, and libpcap
+        // and the libraries under it read variables (DBUS_SESSION_BUS_ADDRESS
+        // names a bus whose unixexec: transport starts a program; NSS and the
+        // resolver read others). The helper needs none: empty it first.
+        try System.clearEnvironment()
+
+        // A missing 0/1/2 would let a later open land on it and mix into the protocol.
+        for fd in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO] where !System.isOpen(fd) {
+            _ = try System.openDevNull()
+        }
+        // Crash signals take their default action: a runtime crash handler would try
+        // to start a backtracer, which seccomp turns into a misleading SIGSYS.
+        for signal in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGABRT] {
+            try System.setSignalDisposition(signal, ignore: false)
+        }
+        // A gone reader is EPIPE (handled: exit 0), not a silent death; RLIMIT_FSIZE 0
+        // below must not kill us when stderr is redirected to a file.
+        try System.setSignalDisposition(SIGPIPE, ignore: true)
+        try System.setSignalDisposition(SIGXFSZ, ignore: true)
+        // No core dump full of packets.
+        try System.setResourceLimit(RLIMIT_CORE, "RLIMIT_CORE", to: 0)
+        // The capture loop must never block on a slow client, nor on a client
+        // that does not read our stderr: a diagnostic that does not fit the
+        // pipe is dropped (diagnose() is best effort). Only for a pipe: a
+        // terminal's or file's open file description is shared with others.
+        try System.setNonBlocking(STDOUT_FILENO)
+        if System.isPipe(STDERR_FILENO) { try System.setNonBlocking(STDERR_FILENO) }
+        // The compile budget's SIGPROF handler: installing it needs rt_sigaction,
+        // which the lock-down forbids; it does nothing until a compile arms it.
+        try System.installCompileBudgetHandler()
+        // Best effort: PROTOCOL.md counts on a 1 MiB pipe; not a pipe (tests) is fine.
+        _ = try? System.setPipeSize(STDOUT_FILENO, 1 << 20)
     }
 
     /// Step 5: from here on the helper can only move bytes between the descriptors
@@ -146,6 +181,14 @@ enum PrivilegeSequence {
         try System.setResourceLimit(RLIMIT_FSIZE, "RLIMIT_FSIZE", to: 0)
 
         try System.installSeccompAllowlist() // allowed without privilege: no_new_privs is set
+    }
+
+    /// Bounds the memory of every later pcap_compile (RLIMIT_DATA, soft and hard):
+    /// what the helper uses now plus the compile budget. The packet ring is a
+    /// shared mapping and does not count. Reads /proc, so before the lock-down.
+    private static func limitMemoryForCompiles() throws(HelperError) {
+        let inUse = try System.dataSegmentBytes()
+        try System.setResourceLimit(RLIMIT_DATA, "RLIMIT_DATA", to: rlim_t(inUse + Limits.filterCompileMemory))
     }
 
     /// Exits when the parent that started us is gone.

@@ -140,6 +140,43 @@ enum System {
         return fd
     }
 
+    /// Wraps `clearenv()`.
+    static func clearEnvironment() throws(HelperError) {
+        guard sch_clear_environment() == 0 else { throw .system(.internal, "clearenv()") }
+    }
+
+    /// Wraps `fstat(fd)`: whether `fd` is a pipe or FIFO.
+    static func isPipe(_ fd: CInt) -> Bool {
+        var st = stat()
+        return fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFIFO
+    }
+
+    /// Wraps `sch_install_compile_budget_handler` (sigaction(SIGPROF)).
+    static func installCompileBudgetHandler() throws(HelperError) {
+        guard sch_install_compile_budget_handler() == 0 else { throw .system(.internal, "sigaction(SIGPROF)") }
+    }
+
+    /// The `VmData` line of /proc/self/status, in bytes: the private writable
+    /// memory that RLIMIT_DATA limits. Wraps open/read/close.
+    static func dataSegmentBytes() throws(HelperError) -> Int {
+        let fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .system(.internal, "open(/proc/self/status)") }
+        defer { close(fd) }
+        var text: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while text.count < 65536 {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            text += chunk[0 ..< n]
+        }
+        for line in String(decoding: text, as: UTF8.self).split(separator: "\n") where line.hasPrefix("VmData:") {
+            let digits = line.dropFirst("VmData:".count).filter(\.isNumber)
+            if let kib = Int(digits) { return kib * 1024 }
+        }
+        throw HelperError(.internal, "no VmData line in /proc/self/status")
+    }
+
     /// Wraps `sch_install_seccomp_allowlist` (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER)).
     static func installSeccompAllowlist() throws(HelperError) {
         guard sch_install_seccomp_allowlist() == 0 else { throw .system(.internal, "prctl(PR_SET_SECCOMP)") }

@@ -10,7 +10,9 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -130,4 +132,93 @@ int64_t swiftcap_monotonic_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+#include <sys/syscall.h>
+
+int swiftcap_pidfd_open(pid_t pid) {
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int swiftcap_has_exited(pid_t pid) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0) return -1;
+    return info.si_pid == pid ? 1 : 0;
+}
+
+#include <sys/prctl.h>
+
+int swiftcap_spawn_dying_with_thread(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+                                     int stdin_fd, int stdout_fd, int stderr_fd) {
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) return errno;
+    pid_t parent = getpid();
+    // Block every signal around fork so that no handler of ours runs in the child.
+    sigset_t all, old;
+    memset(&all, 0xff, sizeof all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t child = fork();
+    if (child == 0) {
+        // Only async-signal-safe calls from here to execve.
+        int src[3] = { stdin_fd, stdout_fd, stderr_fd };
+        int err = 0;
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) err = errno;
+        if (err == 0 && getppid() != parent) _exit(127); // the spawning process is already gone
+        for (int i = 0; i < 3 && err == 0; i++) {
+            if (src[i] < 3) { // do not let an earlier dup2 overwrite it
+                int moved = fcntl(src[i], F_DUPFD, 3);
+                if (moved < 0) err = errno; else src[i] = moved;
+            }
+        }
+        for (int i = 0; i < 3 && err == 0; i++) if (dup2(src[i], i) < 0) err = errno;
+        if (err == 0 && setpgid(0, 0) != 0) err = errno;
+        if (err == 0) {
+            struct sigaction dfl;
+            memset(&dfl, 0, sizeof dfl);
+            dfl.sa_handler = SIG_DFL;
+            for (int s = 1; s < 65; s++) if (s != SIGKILL && s != SIGSTOP) sigaction(s, &dfl, NULL);
+            sigset_t none;
+            sigemptyset(&none);
+            sigprocmask(SIG_SETMASK, &none, NULL);
+            // Everything from 3 up goes, except the report pipe (close-on-exec).
+            unsigned keep = (unsigned)report[1];
+            int ranged = (keep <= 3 || syscall(SYS_close_range, 3u, keep - 1, 0u) == 0)
+                && syscall(SYS_close_range, keep + 1, ~0u, 0u) == 0;
+            if (!ranged) for (unsigned fd = 3; fd < 65536; fd++) if (fd != keep) close((int)fd);
+            execve(path, argv, envp);
+            err = errno;
+        }
+        ssize_t ignored = write(report[1], &err, sizeof err);
+        (void)ignored;
+        _exit(127);
+    }
+    int forkErr = child < 0 ? errno : 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(report[1]);
+    if (child < 0) { close(report[0]); return forkErr; }
+    int childErr = 0;
+    ssize_t n;
+    do { n = read(report[0], &childErr, sizeof childErr); } while (n < 0 && errno == EINTR);
+    close(report[0]);
+    if (n == (ssize_t)sizeof childErr) {
+        int status;
+        waitpid(child, &status, 0);
+        return childErr;
+    }
+    *pid = child;
+    return 0;
+}
+
+long swiftcap_file_capability_xattr(const char *path, void *buffer, unsigned long size) {
+    return (long)getxattr(path, "security.capability", buffer, size);
+}
+
+int swiftcap_no_new_privs(void) {
+    return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
 }

@@ -13,6 +13,8 @@ public struct CaptureError: Error, Sendable, CustomStringConvertible {
             case filterInvalid, filterTooLong, injectFailed, packetTooLarge, captureClosed
             case activateFailed, unsupported, timestampPrecisionNotSupported, captureFailed
             case invalidArgument, systemCallFailed, helperInternalError
+            case filterTooComplex, timedOut, remoteConnectionFailed
+            case helperNotExecutable, helperVersionMismatch
         }
         let base: Base
         init(_ base: Base) { self.base = base }
@@ -27,6 +29,12 @@ public struct CaptureError: Error, Sendable, CustomStringConvertible {
         public static let promiscuousPermissionDenied = Code(.promiscuousPermissionDenied)
         /// No executable helper at any of the places looked at.
         public static let helperNotFound = Code(.helperNotFound)
+        /// A helper exists where it was looked for, but the caller may not execute it
+        /// (the message names its mode, owner and group, and the group to join).
+        public static let helperNotExecutable = Code(.helperNotExecutable)
+        /// The helper speaks another protocol version (the message names both
+        /// swiftcap versions and how to reinstall the helper).
+        public static let helperVersionMismatch = Code(.helperVersionMismatch)
         /// posix_spawn of the helper failed for a reason other than its absence.
         public static let helperSpawnFailed = Code(.helperSpawnFailed)
         /// The helper exited or was killed while the session was open.
@@ -57,6 +65,14 @@ public struct CaptureError: Error, Sendable, CustomStringConvertible {
         public static let systemCallFailed = Code(.systemCallFailed)
         /// The helper reported an internal error.
         public static let helperInternalError = Code(.helperInternalError)
+        /// Compiling a filter exceeded the helper's CPU-time or memory budget.
+        public static let filterTooComplex = Code(.filterTooComplex)
+        /// The helper did not answer a request within its deadline
+        /// (`CaptureOptions.requestTimeout`, `openTimeout`); it was stopped.
+        public static let timedOut = Code(.timedOut)
+        /// `ssh` could not connect to, or authenticate with, the remote host, or
+        /// the connection broke (`HelperTransport.ssh`).
+        public static let remoteConnectionFailed = Code(.remoteConnectionFailed)
 
         public var description: String { base.rawValue }
     }

@@ -58,7 +58,9 @@ public struct Packet: Sendable {
     /// When the packet was captured; `nil` when the source records none
     /// (pcapng Simple Packet Blocks).
     public var timestamp: Timestamp?
-    /// Length of the packet on the wire; at least `bytes.count`.
+    /// Length of the packet on the wire, as the helper or the file reports it: at
+    /// least `bytes.count` for live packets; a file may store less (see
+    /// `PacketView.hasWireLengthBelowCaptureLength`).
     public var wireLength: Int
     /// The captured bytes (at most the snapshot length).
     public var bytes: ArraySlice<UInt8>

@@ -10,7 +10,8 @@
 /// `length` counts the type byte and the payload, so it is at least 1.
 public enum Wire {
     /// The protocol version this build speaks. Bumped on any incompatible change.
-    public static let protocolVersion: UInt16 = 1
+    /// Version 2: `hello` carries the helper's software version.
+    public static let protocolVersion: UInt16 = 2
 
     /// The largest snapshot length libpcap accepts (MAXIMUM_SNAPLEN).
     public static let maxSnapshotLength = 262_144

@@ -5,9 +5,14 @@ public struct Hello: Equatable, Sendable {
     public var protocolVersion: UInt16
     /// `pcap_lib_version()` of the helper, e.g. "libpcap version 1.10.3 (with TPACKET_V3)".
     public var libpcapVersion: String
-    public init(protocolVersion: UInt16 = Wire.protocolVersion, libpcapVersion: String) {
+    /// `Wire.softwareVersion` of the helper (protocol 2 and later); empty when a
+    /// hello of an older protocol version did not carry it.
+    public var softwareVersion: String
+    public init(protocolVersion: UInt16 = Wire.protocolVersion, libpcapVersion: String,
+                softwareVersion: String = Wire.softwareVersion) {
         self.protocolVersion = protocolVersion
         self.libpcapVersion = libpcapVersion
+        self.softwareVersion = softwareVersion
     }
 }
 
@@ -75,13 +80,20 @@ public struct OpenRequest: Equatable, Sendable {
 }
 
 /// `compileFilter`: compile without a device (pcap_open_dead + pcap_compile).
+/// `compileFilter`: compile a filter for packets of a capture file, as libpcap
+/// compiles it when it reads that file (savefile semantics: on LINKTYPE_NULL it
+/// tests every BSD address family value, in the file's byte order).
 public struct CompileRequest: Equatable, Sendable {
+    /// The file's LINKTYPE_ value (libpcap maps it to its DLT_ value).
     public var linkType: UInt32
     public var snapshotLength: UInt32
+    /// The file was written by a host of the other byte order.
+    public var byteSwapped: Bool
     public var filter: FilterSpec
-    public init(linkType: UInt32, snapshotLength: UInt32, filter: FilterSpec) {
+    public init(linkType: UInt32, snapshotLength: UInt32, byteSwapped: Bool = false, filter: FilterSpec) {
         self.linkType = linkType
         self.snapshotLength = snapshotLength
+        self.byteSwapped = byteSwapped
         self.filter = filter
     }
 }
@@ -208,6 +220,8 @@ public enum WireErrorCode: UInt16, Sendable {
     case badRequest = 11
     case interfaceNotUp = 12
     case timestampPrecisionNotSupported = 13
+    /// Compiling a filter exceeded the helper's CPU or memory budget (`Limits`).
+    case filterTooComplex = 14
 }
 
 /// `error`: a request failed, or (when `fatal`) the session is over.

@@ -6,7 +6,18 @@ extension WireMessage {
         let message: WireMessage
         switch type {
         case .hello:
-            message = .hello(Hello(protocolVersion: try r.u16("protocol version"), libpcapVersion: try r.string("libpcap version")))
+            let version = try r.u16("protocol version")
+            guard version == Wire.protocolVersion else {
+                // Another version's hello: only its leading u16 is promised. Take what
+                // reads like version 1 and 2 fields so the receiver can name the
+                // helper's release, and ignore the rest (the session ends anyway).
+                let libpcap = (try? r.string("libpcap version")) ?? ""
+                let software = (try? r.string("software version")) ?? ""
+                _ = r.rest()
+                return .hello(Hello(protocolVersion: version, libpcapVersion: libpcap, softwareVersion: software))
+            }
+            message = .hello(Hello(protocolVersion: version, libpcapVersion: try r.string("libpcap version"),
+                                   softwareVersion: try r.string("software version")))
         case .open:
             let device = try r.string("device")
             let snaplen = try r.u32("snapshot length")
@@ -46,7 +57,9 @@ extension WireMessage {
             guard snaplen >= 1, snaplen <= UInt32(Wire.maxSnapshotLength) else {
                 throw ProtocolViolation(.badField, "snapshot length \(snaplen) outside 1...\(Wire.maxSnapshotLength)")
             }
-            message = .compileFilter(CompileRequest(linkType: link, snapshotLength: snaplen, filter: try FilterSpec.decode(&r)))
+            let swapped = try r.bool("byte swapped")
+            message = .compileFilter(CompileRequest(linkType: link, snapshotLength: snaplen, byteSwapped: swapped,
+                                                    filter: try FilterSpec.decode(&r)))
         case .ready:
             let link = try r.u32("link type")
             let snaplen = try r.u32("snapshot length")
@@ -135,8 +148,8 @@ extension FilterSpec {
 }
 
 extension PacketHeader {
-    /// Decodes and validates the fixed fields of a packet frame payload. Used by
-    /// both the generic decoder and the client's zero-copy fast path.
+    /// Decodes and validates the fixed fields of a packet frame payload: the
+    /// generic path, with `PacketFrame.isValid`'s rule and a reason for each failure.
 
     public static func decode(payload: Range<Int>, in buffer: UnsafeRawBufferPointer) throws(ProtocolViolation) -> PacketHeader {
         guard payload.count >= Wire.packetHeaderLength else {
@@ -148,6 +161,11 @@ extension PacketHeader {
         }
         let seconds = Int64(bitPattern: UInt64(bigEndian: buffer.loadUnaligned(fromByteOffset: base, as: UInt64.self)))
         let header = PacketHeader(seconds: seconds, nanoseconds: be32(8), captureLength: be32(12), wireLength: be32(16))
+        let carried = payload.count - Wire.packetHeaderLength
+        if PacketFrame.isValid(nanoseconds: header.nanoseconds, captureLength: header.captureLength,
+                               wireLength: header.wireLength, carried: carried) {
+            return header
+        }
         guard header.nanoseconds < 1_000_000_000 else {
             throw ProtocolViolation(.badField, "packet nanoseconds \(header.nanoseconds) not below 1e9")
         }

@@ -21,7 +21,7 @@ extension WireMessage {
     func encodePayload(into w: inout ByteWriter) {
         switch self {
         case .hello(let h):
-            w.u16(h.protocolVersion); w.string(h.libpcapVersion)
+            w.u16(h.protocolVersion); w.string(h.libpcapVersion); w.string(h.softwareVersion)
         case .open(let o):
             w.string(o.device)
             w.u32(o.snapshotLength)
@@ -40,7 +40,7 @@ extension WireMessage {
         case .statisticsRequest, .close, .listDevices, .filterSet, .end:
             break
         case .compileFilter(let c):
-            w.u32(c.linkType); w.u32(c.snapshotLength); c.filter.encode(into: &w)
+            w.u32(c.linkType); w.u32(c.snapshotLength); w.bool(c.byteSwapped); c.filter.encode(into: &w)
         case .ready(let r):
             w.u32(r.linkType); w.u32(r.snapshotLength); w.u8(r.timestampPrecision.rawValue); w.string(r.warning)
         case .packet(let h, let bytes):
@@ -77,27 +77,5 @@ extension FilterSpec {
 extension PacketHeader {
     func encode(into w: inout ByteWriter) {
         w.u64(UInt64(bitPattern: seconds)); w.u32(nanoseconds); w.u32(captureLength); w.u32(wireLength)
-    }
-
-    /// Writes a whole packet frame's header (length, type, fixed fields: 25 bytes)
-    /// at `p`; the caller copies `captureLength` packet bytes right after it.
-    /// This is the helper's hot path, so it writes straight into its output buffer.
-
-    public func writeFrameHeader(to p: UnsafeMutableRawPointer) {
-        @inline(__always) func be32(_ v: UInt32, _ at: Int) {
-            p.storeBytes(of: v.bigEndian, toByteOffset: at, as: UInt32.self)
-        }
-        be32(UInt32(1 + Wire.packetHeaderLength) + captureLength, 0)
-        p.storeBytes(of: FrameType.packet.rawValue, toByteOffset: 4, as: UInt8.self)
-        p.storeBytes(of: UInt64(bitPattern: seconds).bigEndian, toByteOffset: 5, as: UInt64.self)
-        be32(nanoseconds, 13)
-        be32(captureLength, 17)
-        be32(wireLength, 21)
-    }
-
-    /// Bytes a packet frame occupies on the wire.
-
-    public static func frameSize(captureLength: Int) -> Int {
-        Wire.frameHeaderLength + Wire.packetHeaderLength + captureLength
     }
 }

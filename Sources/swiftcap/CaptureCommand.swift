@@ -11,8 +11,12 @@ struct CaptureCommand: AsyncParsableCommand {
         abstract: "Capture packets live, through swiftcap-helper.",
         discussion: """
         Stops after COUNT packets, after SECONDS, or on SIGINT/SIGTERM, then prints \
-        tcpdump's three counters to stderr. The filter is the remaining words, joined \
-        by spaces (pcap-filter(7)).
+        tcpdump's three counters to stderr (per interface with several -i). The filter \
+        is the remaining words, joined by spaces (pcap-filter(7)), or the contents of -F FILE. \
+        With several -i, one helper captures on each interface and packets are merged in \
+        timestamp order; -w then writes pcapng with one interface block per interface. \
+        Output to a pipe or file is flushed at least every 50 ms, after every batch in \
+        immediate mode, and -w output after every batch with -U.
         """
     )
 
@@ -24,19 +28,28 @@ struct CaptureCommand: AsyncParsableCommand {
         case micro, nano
     }
 
-    @Option(name: .customShort("i"), help: ArgumentHelp("Interface to capture on (default: the first device pcap_findalldevs lists).", valueName: "iface"))
-    var interface: String?
+    @Option(name: .customShort("i"), help: ArgumentHelp("Interface to capture on; repeat for several (default: the first device pcap_findalldevs lists). [USER@]HOST:IFACE captures on another machine through ssh.", valueName: "iface"))
+    var interfaces: [String] = []
+
+    @Option(name: .customShort("r"), help: ArgumentHelp("Read packets from FILE (- for standard input) instead: the same as swiftcap read FILE.", valueName: "file"))
+    var readFile: String?
+
+    @Flag(name: .customShort("D"), help: "List the capture devices and exit (swiftcap devices).")
+    var listDevices = false
 
     @Option(name: .customShort("c"), help: ArgumentHelp("Exit after receiving COUNT packets.", valueName: "count"))
     var count: Int?
 
-    @Option(name: .customShort("s"), help: ArgumentHelp("Snapshot length: bytes kept of each packet (1-262144).", valueName: "snaplen"))
+    @Option(name: .customShort("s"), help: ArgumentHelp("Snapshot length: bytes kept of each packet, 0 for the maximum (262144).", valueName: "snaplen"))
     var snaplen: Int = 262_144
+
+    @Flag(name: .customShort("O"), help: "Do not run the filter optimizer (as tcpdump -O): for filters too costly to optimize.")
+    var noOptimize = false
 
     @Flag(name: .customShort("p"), help: "Do not put the interface into promiscuous mode.")
     var noPromiscuous = false
 
-    @Flag(help: "Immediate mode: deliver each packet as soon as it arrives.")
+    @Flag(name: [.customLong("immediate"), .customLong("immediate-mode")], help: "Immediate mode: deliver each packet as soon as it arrives.")
     var immediate = false
 
     @Option(name: .customLong("timeout"), help: ArgumentHelp("Buffer timeout in milliseconds (default 100).", valueName: "ms"))
@@ -45,11 +58,17 @@ struct CaptureCommand: AsyncParsableCommand {
     @Option(name: .customShort("B"), help: ArgumentHelp("Kernel buffer size in KiB.", valueName: "kib"))
     var bufferKiB: Int?
 
-    @Option(help: "Direction of packets to capture: in, out or inout.")
+    @Option(name: [.customShort("Q"), .customLong("direction")], help: "Direction of packets to capture: in, out or inout.")
     var direction: Direction = .`inout`
 
-    @Option(name: .customLong("time-stamp-precision"), help: ArgumentHelp("Timestamp precision: micro or nano.", valueName: "precision"))
-    var precision: Precision = .nano
+    @Option(name: .customLong("time-stamp-precision"), help: ArgumentHelp("Timestamp precision: micro or nano (default nano).", valueName: "precision"))
+    var precision: Precision?
+
+    @Flag(name: .customLong("nano"), help: "The same as --time-stamp-precision nano.")
+    var nano = false
+
+    @Flag(name: .customLong("micro"), help: "The same as --time-stamp-precision micro.")
+    var micro = false
 
     @Flag(name: .customShort("I"), help: "Monitor mode (802.11 interfaces only).")
     var monitorMode = false
@@ -66,14 +85,29 @@ struct CaptureCommand: AsyncParsableCommand {
     @Option(help: "Format of the -w file: pcap or pcapng (default pcapng).")
     var format: ReadCommand.OutputFormat?
 
+    @Flag(name: .customShort("U"), help: "Packet-buffered -w output: written out after every batch of packets received.")
+    var packetBuffered = false
+
+    @Flag(name: .customShort("l"), help: "Line-buffered output: each printed line is written at once.")
+    var lineBuffered = false
+
+    @Option(name: .customShort("F"), help: ArgumentHelp("Read the filter expression from FILE (# starts a comment).", valueName: "file"))
+    var filterFile: String?
+
     @Option(help: ArgumentHelp("Stop after SECONDS seconds.", valueName: "seconds"))
     var duration: Double?
 
-    @Option(help: ArgumentHelp("Path of swiftcap-helper (default: $SWIFTCAP_HELPER, next to swiftcap, /usr/local/libexec/swiftcap).", valueName: "path"))
-    var helper: String?
-
     @OptionGroup(title: "Packet text (as tcpdump's)")
     var display: OutputOptions
+
+    @OptionGroup(title: "Ring buffers and autostop")
+    var rotation: FileRotationOptions
+
+    @OptionGroup(title: "Remote capture (through ssh)")
+    var remote: RemoteOptions
+
+    @Option(help: ArgumentHelp("Path of swiftcap-helper (default: $SWIFTCAP_HELPER, next to swiftcap, ../libexec/swiftcap, then /usr/local and /usr libexec/swiftcap).", valueName: "path"))
+    var helper: String?
 
     @Argument(parsing: .remaining, help: "Filter expression (pcap-filter(7)).")
     var filter: [String] = []
@@ -83,22 +117,58 @@ struct CaptureCommand: AsyncParsableCommand {
             throw ValidationError("--immediate and --timeout exclude each other")
         }
         if let count, count < 1 { throw ValidationError("-c COUNT must be at least 1") }
+        if let timeoutMilliseconds, timeoutMilliseconds < 1 || timeoutMilliseconds > Int(UInt32.max) {
+            throw ValidationError("--timeout must be 1 to \(UInt32.max) ms; use --immediate-mode for no buffering")
+        }
         if let duration, !(duration > 0) { throw ValidationError("--duration must be positive") }
-        if let bufferKiB, bufferKiB < 1 || bufferKiB > Int(UInt32.max) / 1024 {
-            throw ValidationError("-B must be between 1 and \(Int(UInt32.max) / 1024) KiB")
+        if snaplen < 0 || snaplen > Self.maximumSnapshotLength {
+            throw ValidationError("invalid snaplen \(snaplen) (must be >= 0 and <= \(Self.maximumSnapshotLength); 0 means \(Self.maximumSnapshotLength))")
+        }
+        if let bufferKiB, bufferKiB < 1 || bufferKiB > CaptureOptions.maximumBufferSize / 1024 {
+            throw ValidationError("-B \(bufferKiB) is outside 1...\(CaptureOptions.maximumBufferSize / 1024) KiB (1 GiB)")
+        }
+        if nano && micro { throw ValidationError("--nano and --micro exclude each other") }
+        if let precision, (nano && precision != .nano) || (micro && precision != .micro) {
+            throw ValidationError("--time-stamp-precision \(precision.rawValue) contradicts --\(nano ? "nano" : "micro")")
         }
         if json && countOnly { throw ValidationError("--json and --count exclude each other") }
         if format != nil && writeFile == nil { throw ValidationError("--format applies to -w; add -w FILE") }
         if writeFile == "-" && (json || countOnly) {
             throw ValidationError("-w - writes the capture to standard output; drop --json/--count")
         }
+        if filterFile != nil && !filter.isEmpty {
+            throw ValidationError("-F FILE gives the filter; drop the filter words (\(filter.joined(separator: " "))) or -F")
+        }
+        if readFile != nil {
+            if !interfaces.isEmpty { throw ValidationError("-r reads a file and -i captures live; give one of them") }
+            if duration != nil { throw ValidationError("--duration applies to live captures, not to -r FILE") }
+        }
+        let plan = try rotation.plan()
+        if plan.needsRingWriter || plan.stopAfterFiles != nil {
+            guard let writeFile, writeFile != "-" else {
+                throw ValidationError("-C, -G, -W, -b and -a filesize:/files: switch between -w files; add -w FILE (not -w -)")
+            }
+        }
+        if Set(interfaces).count != interfaces.count {
+            throw ValidationError("-i \(interfaces.first { i in interfaces.filter { $0 == i }.count > 1 }!) is given twice; name each interface once")
+        }
     }
 
-    var options: CaptureOptions {
+    static let maximumSnapshotLength = 262_144
+
+    /// tcpdump prints to a terminal (or with -l) in immediate mode, so that
+    /// packets show up as they arrive; so does swiftcap unless --timeout is given.
+    var effectivelyImmediate: Bool {
+        if immediate { return true }
+        if timeoutMilliseconds != nil || writeFile != nil || countOnly { return false }
+        return lineBuffered || isatty(STDOUT_FILENO) != 0
+    }
+
+    func options(filter expression: String) -> CaptureOptions {
         var o = CaptureOptions()
-        o.snapshotLength = snaplen
+        o.snapshotLength = snaplen == 0 ? Self.maximumSnapshotLength : snaplen
         o.promiscuous = !noPromiscuous
-        if immediate { o.timeout = .immediate } else if let t = timeoutMilliseconds { o.timeout = .milliseconds(t) }
+        if effectivelyImmediate { o.timeout = .immediate } else if let t = timeoutMilliseconds { o.timeout = .milliseconds(t) }
         o.bufferSize = bufferKiB.map { $0 * 1024 }
         o.monitorMode = monitorMode
         switch direction {
@@ -106,146 +176,86 @@ struct CaptureCommand: AsyncParsableCommand {
         case .out: o.direction = .out
         case .`inout`: o.direction = .inOut
         }
-        o.timestampPrecision = precision == .micro ? .microseconds : .nanoseconds
-        let expression = filter.joined(separator: " ")
+        o.timestampPrecision = (micro || precision == .micro) ? .microseconds : .nanoseconds
         o.filter = expression.isEmpty ? nil : expression
+        o.optimizeFilter = !noOptimize
         o.helperPath = helper
         return o
     }
 
     func run() async throws {
-        // Signals become events on dispatch sources, not process deaths. Until
-        // the capture runs, a signal just ends the process (the helper follows:
-        // its stdin closes and its parent-death signal fires).
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let queue = DispatchQueue(label: "swiftcap.capture.control")
-        let running = Mutex<Task<(Int, CaptureError?), Never>?>(nil)
-        var sources: [any DispatchSourceProtocol] = []
-        for sig in [SIGINT, SIGTERM] {
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-            source.setEventHandler {
-                guard let task = running.withLock({ $0 }) else { Glibc.exit(128 + sig) }
-                task.cancel()
-            }
-            source.resume()
-            sources.append(source)
+        if listDevices {
+            let devices = try DevicesCommand.parse(helper.map { ["--helper", $0] } ?? [])
+            return try await devices.run()
         }
-
-        let capture: LiveCapture
-        do {
-            capture = try await LiveCapture.open(interface: interface, options: options)
-        } catch {
-            let hint = error.code == .helperNotFound ? " (on the command line: --helper PATH)" : ""
-            Output.standardError("swiftcap: \(error.message)\(hint)\n")
-            throw ExitCode(1)
+        if let readFile {
+            var read = try ReadCommand.parse(readArguments(file: readFile))
+            return try await read.run()
         }
-        Output.standardError("swiftcap: listening on \(capture.interface), link-type \(capture.linkType.rawValue), snapshot length \(capture.snapshotLength) bytes\n")
-        if let warning = capture.warning { Output.standardError("swiftcap: warning: \(warning)\n") }
-
-        // -w: the file gets every packet; like tcpdump, nothing is printed per packet
-        // unless --json asks for it.
-        var writer: CaptureFileWriter?
-        if let writeFile {
-            do throws(CaptureFileError) {
-                let w = try CaptureFileWriter(path: writeFile, format: format?.captureFileFormat ?? .pcapng,
-                                              options: .init(pcapTimestampPrecision: capture.timestampPrecision == .nanoseconds ? .nanoseconds : .microseconds))
-                try w.addInterface(linkType: capture.linkType, snapshotLength: capture.snapshotLength, name: capture.interface,
-                                   timestampResolution: capture.timestampPrecision == .nanoseconds ? .nanoseconds : .microseconds)
-                writer = w
-            } catch {
-                Output.standardError("swiftcap: \(error)\n")
-                await capture.close()
-                throw ExitCode(1)
-            }
-        }
-        let out = Output(flushEveryLine: isatty(STDOUT_FILENO) != 0)
-        let limit = count
-        let mode: Int = countOnly ? 0 : (json ? 1 : (writeFile != nil ? 0 : 2))
-        // Only the consumer task touches the writer until it has finished.
-        let fileOutput = UncheckedSendable(writer)
-        let display = display
-        let consumer = Task { () -> (Int, CaptureError?) in
-            let writer = fileOutput.value
-            var printer = PacketPrinter(options: display)
-            var n = 0
-            do throws(CaptureError) {
-                for try await packet in capture.packets {
-                    n += 1
-                    if let writer {
-                        do throws(CaptureFileError) {
-                            try writer.write(packet)
-                        } catch {
-                            Output.standardError("swiftcap: \(error)\n")
-                            return (n, CaptureError(.captureClosed, "stopped: the capture file could not be written"))
-                        }
-                    }
-                    if mode == 1 {
-                        out.line(PacketJSON.line(for: packet))
-                    } else if mode == 2 {
-                        out.line(printer.line(packet))
-                    }
-                    if let limit, n >= limit { break }
-                }
-            } catch {
-                return (n, error)
-            }
-            return (n, nil)
-        }
-
-        running.withLock { $0 = consumer }
-        if let duration {
-            let timer = DispatchSource.makeTimerSource(queue: queue)
-            timer.schedule(deadline: .now() + duration)
-            timer.setEventHandler { consumer.cancel() }
-            timer.resume()
-            sources.append(timer)
-        }
-        // Output is block-buffered; lines still reach a pipe within 200 ms.
-        let flusher = DispatchSource.makeTimerSource(queue: queue)
-        flusher.schedule(deadline: .now() + .milliseconds(200), repeating: .milliseconds(200))
-        flusher.setEventHandler { out.flush() }
-        flusher.resume()
-        sources.append(flusher)
-
-        let (captured, failure) = await consumer.value
-        for s in sources { s.cancel() }
-        out.flush()
-        if let writer {
-            do throws(CaptureFileError) { try writer.close() } catch {
+        let expression: String
+        if let filterFile {
+            do { expression = try FilterFile.read(filterFile) } catch {
                 Output.standardError("swiftcap: \(error)\n")
                 throw ExitCode(1)
             }
+        } else {
+            expression = filter.joined(separator: " ")
         }
+        try await LiveSession(command: self, options: options(filter: expression), plan: try rotation.plan()).run()
+    }
 
-        if let failure {
-            Output.standardError("swiftcap: \(failure.message)\n")
-            if countOnly { Output.standardOutput("\(captured)\n") }
-            Output.standardError("\(captured) packets captured\n")
-            await capture.close()
-            throw ExitCode(1)
-        }
-        let stats: CaptureStatistics?
-        do {
-            stats = try await capture.statistics()
-        } catch {
-            Output.standardError("swiftcap: cannot read statistics: \(error.message)\n")
-            stats = nil
-        }
-        await capture.close()
-        if countOnly { Output.standardOutput("\(captured)\n") }
-        Output.standardError("\(captured) packets captured\n")
-        if let stats {
-            Output.standardError("\(stats.received) packets received by filter\n")
-            Output.standardError("\(stats.droppedByKernel) packets dropped by kernel\n")
-        }
-        if stats == nil { throw ExitCode(1) }
+    /// `capture -r FILE ...` as `read FILE ...`: the options both commands have.
+    func readArguments(file: String) -> [String] {
+        var arguments = [file]
+        if json { arguments.append("--json") }
+        if countOnly { arguments.append("--count") }
+        if lineBuffered { arguments.append("-l") }
+        if let count { arguments += ["-c", String(count)] }
+        if let writeFile { arguments += ["-w", writeFile] }
+        if let format { arguments += ["--format", format.rawValue] }
+        if let helper { arguments += ["--helper", helper] }
+        if let filterFile { arguments += ["-F", filterFile] }
+        if noOptimize { arguments.append("-O") }
+        return arguments + (filter.isEmpty ? [] : ["--"] + filter)
     }
 
 }
 
+/// `-F FILE`: the filter expression in a file, as tcpdump reads it: `#` to the
+/// end of a line is a comment, lines are joined by spaces.
+enum FilterFile {
+    struct ReadError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func read(_ path: String) throws(ReadError) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw ReadError(description: "cannot read the filter file \(path) (-F): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = Glibc.read(fd, &chunk, chunk.count)
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw ReadError(description: "cannot read the filter file \(path) (-F): \(String(cString: strerror(errno)))") }
+            if n == 0 { break }
+            bytes += chunk[0 ..< n]
+            if bytes.count > 1 << 20 { throw ReadError(description: "the filter file \(path) (-F) is over 1 MiB; a filter expression is far shorter") }
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        var words: [String] = []
+        for line in text.split(separator: "\n") {
+            let code: Substring = line.firstIndex(of: "#").map { line[..<$0] } ?? line
+            for word in code.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }) { words.append(String(word)) }
+        }
+        return words.joined(separator: " ")
+    }
+}
+
 /// Buffered standard output: lines collect in memory and go out with one
-/// write(2) per 64 KiB (or per line on a terminal, or when `flush` is called).
+/// write(2) per 64 KiB (or per line on a terminal and with -l, or when `flush` is called).
 final class Output: Sendable {
     private let buffer = Mutex<[UInt8]>([])
     private let flushEveryLine: Bool
@@ -273,7 +283,7 @@ final class Output: Sendable {
     }
 
     func flush() {
-        buffer.withLock { b in Self.write(STDOUT_FILENO, &b) }
+        buffer.withLock { b in if !b.isEmpty { Self.write(STDOUT_FILENO, &b) } }
     }
 
     /// write(2) all of `bytes` (retrying EINTR and short writes), then empty it.

@@ -4,12 +4,16 @@ import PacketDecoding
 /// Formats packets as one JSON object per line, shared by `capture` and `read`.
 /// Hand-written rather than Foundation's encoder: one line per packet is the hot path.
 enum PacketJSON {
-    /// {"ts":"S.NNNNNNNNN"|null,"caplen":N,"len":N,"linktype":N,"interface":N,"layers":{...}}
-    /// (the "layers" keys: DecodedJSON, and the README's table)
-    static func line(for packet: Packet) -> String {
+    /// {"ts":"S.NNNNNNNNN"|null,"caplen":N,"len":N,"linktype":N,"linktype_name":"EN10MB","interface":N,"ifname":"eth0","layers":{...}}
+    /// ("linktype_name" when libpcap names the link type, "ifname" when the interface's name is known;
+    /// the "layers" keys: DecodedJSON, and the README's table).
+    static func line(for packet: Packet, interfaceName: String? = nil) -> String {
         let ts = packet.timestamp.map { "\"\($0)\"" } ?? "null"
         var line = "{\"ts\":\(ts),\"caplen\":\(packet.captureLength),\"len\":\(packet.wireLength),"
-        line += "\"linktype\":\(packet.linkType.rawValue),\"interface\":\(packet.interfaceIndex)"
+        line += "\"linktype\":\(packet.linkType.rawValue),"
+        if let name = packet.linkType.pcapName { line += "\"linktype_name\":\"\(name)\"," }
+        line += "\"interface\":\(packet.interfaceIndex)"
+        if let interfaceName { line += ",\"ifname\":" + jsonString(interfaceName) }
         if !packet.comments.isEmpty {
             line += ",\"comments\":[" + packet.comments.map(jsonString).joined(separator: ",") + "]"
         }

@@ -33,6 +33,9 @@ struct ReadCommand: AsyncParsableCommand {
     @Argument(help: "A filter expression in pcap-filter syntax (e.g. tcp port 80).")
     var filter: [String] = []
 
+    @Flag(name: .customShort("O"), help: "Do not run the filter optimizer (as tcpdump -O).")
+    var noOptimize = false
+
     @Flag(help: "Print one JSON object per packet.")
     var json = false
 
@@ -52,6 +55,12 @@ struct ReadCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The swiftcap-helper executable that compiles FILTER.", valueName: "PATH"))
     var helper: String?
 
+    @Option(name: .customShort("F"), help: ArgumentHelp("Read the filter expression from FILE (# starts a comment).", valueName: "FILE"))
+    var filterFile: String?
+
+    @Flag(name: .customShort("l"), help: "Line-buffered output: each printed line is written at once.")
+    var lineBuffered = false
+
     @OptionGroup(title: "Packet text (as tcpdump's)")
     var display: OutputOptions
 
@@ -59,13 +68,16 @@ struct ReadCommand: AsyncParsableCommand {
         if let maxPackets, maxPackets < 0 { throw ValidationError("-c needs a count of 0 or more") }
         if format != nil && output == nil { throw ValidationError("--format applies to -w; add -w OUT") }
         if json && count { throw ValidationError("--json and --count exclude each other") }
+        if filterFile != nil && !filter.isEmpty {
+            throw ValidationError("-F FILE gives the filter; drop the filter words (\(filter.joined(separator: " "))) or -F")
+        }
         if output == "-" && (json || count) {
             throw ValidationError("-w - writes the capture to standard output; drop --json/--count")
         }
     }
 
     mutating func run() async throws {
-        let out = StandardOutput()
+        let out = StandardOutput(flushEveryLine: lineBuffered)
         let input: CaptureFile
         do {
             input = try CaptureFile(path: file)
@@ -74,14 +86,22 @@ struct ReadCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
 
-        let expression = filter.joined(separator: " ")
+        let expression: String
+        if let filterFile {
+            do { expression = try FilterFile.read(filterFile) } catch {
+                Self.report(error)
+                throw ExitCode(1)
+            }
+        } else {
+            expression = filter.joined(separator: " ")
+        }
         var filterState = FilterState(active: !expression.isEmpty)
         if filterState.active && input.linkTypesAreComplete {
             let linkTypes = input.linkTypes()
             do {
                 let programs = try await FilterCompiler.compile(
-                    expression, linkTypes: linkTypes, snapshotLength: 262_144, optimize: true, netmask: nil,
-                    helperPath: helper)
+                    expression, linkTypes: linkTypes, snapshotLength: 262_144, optimize: !noOptimize, netmask: nil,
+                    byteSwapped: input.isByteSwapped, helperPath: helper)
                 filterState.add(programs, for: linkTypes)
             } catch {
                 Self.report(error)
@@ -157,8 +177,8 @@ struct ReadCommand: AsyncParsableCommand {
                     let missing = known.filter { !filterState.knows($0) }
                     do {
                         let programs = try await FilterCompiler.compile(
-                            expression, linkTypes: missing, snapshotLength: 262_144, optimize: true, netmask: nil,
-                            helperPath: helper)
+                            expression, linkTypes: missing, snapshotLength: 262_144, optimize: !noOptimize, netmask: nil,
+                            byteSwapped: input.isByteSwapped, helperPath: helper)
                         filterState.add(programs, for: missing)
                     } catch {
                         failure = error
@@ -186,6 +206,7 @@ struct ReadCommand: AsyncParsableCommand {
     enum PrintMode { case none, json, text }
 
     static func report(_ error: any Error) {
+        if let error = error as? CaptureError { return report(CLIMessages.describe(error)) }
         report("\(error)")
     }
 
@@ -232,22 +253,26 @@ struct FilterState {
     }
 }
 
-/// Standard output through a 64 KiB buffer (one `write` per many lines).
+/// Standard output through a 64 KiB buffer (one `write` per many lines, or per line with -l).
 final class StandardOutput {
     private var buffer: [UInt8] = []
+    private let flushEveryLine: Bool
 
-    init() { buffer.reserveCapacity(1 << 16) }
+    init(flushEveryLine: Bool = false) {
+        self.flushEveryLine = flushEveryLine
+        buffer.reserveCapacity(1 << 16)
+    }
 
     func line(_ s: String) {
         buffer.append(contentsOf: s.utf8)
         buffer.append(0x0A)
-        if buffer.count >= 1 << 16 { flush() }
+        if flushEveryLine || buffer.count >= 1 << 16 { flush() }
     }
 
     func line(_ utf8: [UInt8]) {
         buffer.append(contentsOf: utf8)
         buffer.append(0x0A)
-        if buffer.count >= 1 << 16 { flush() }
+        if flushEveryLine || buffer.count >= 1 << 16 { flush() }
     }
 
     func flush() {

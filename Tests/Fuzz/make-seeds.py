@@ -50,7 +50,7 @@ def filter_spec(expr, optimize=True, netmask=0xFFFFFFFF):
 def wire_seeds():
     packet = bytes.fromhex("ffffffffffff020000000001080045000014000100004000000a7f0000017f000001")
     frames = {
-        "hello": frame(0x01, struct.pack(">H", 1) + string("libpcap version 1.10.3 (with TPACKET_V3)")),
+        "hello": frame(0x01, struct.pack(">H", 2) + string("libpcap version 1.10.3 (with TPACKET_V3)") + string("0.2.0")),
         "open": frame(0x10, string("lo") + struct.pack(">I?BII?BB", 262144, True, 1, 100, 0, False, 0, 1)
                       + filter_spec("tcp port 80")),
         "inject": frame(0x11, packet),

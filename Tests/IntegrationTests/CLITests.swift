@@ -132,7 +132,7 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("pcap-filter(7)"), r.stderr)
         r = try runProcess([cli, "capture", "--helper", "/nonexistent/helper", "-i", "lo"], timeout: 15)
         XCTAssertEqual(r.status, 1)
-        XCTAssertTrue(r.stderr.contains("helperPath"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("--helper") && !r.stderr.contains("helperPath"), "the CLI names its flag: \(r.stderr)")
         r = try runProcess([cli, "capture", "--immediate", "--timeout", "5", "-i", "lo"], timeout: 15)
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("exclude each other"), r.stderr)
@@ -167,10 +167,11 @@ final class CLITests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let cli = dir + "/swiftcap"
         try FileManager.default.copyItem(atPath: try BuiltProducts.cli(), toPath: cli)
-        let r = try runProcess([cli, "capture", "-i", "lo", "-c", "1"], environment: ["SWIFTCAP_HELPER": ""], timeout: 15)
+        // An empty prefix list keeps a helper installed on this machine out of the way.
+        let r = try runProcess([cli, "capture", "-i", "lo", "-c", "1"], environment: ["SWIFTCAP_HELPER": "", "SWIFTCAP_HELPER_PREFIXES": dir + "/none"], timeout: 15)
         XCTAssertEqual(r.status, 1)
-        XCTAssertTrue(r.stderr.contains("tried \(dir)/swiftcap-helper, /usr/local/libexec/swiftcap/swiftcap-helper"), r.stderr)
-        XCTAssertTrue(r.stderr.contains("set SWIFTCAP_HELPER or the helperPath option"), r.stderr)
-        XCTAssertTrue(r.stderr.contains("--helper PATH"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("tried \(dir)/swiftcap-helper, \((dir as NSString).deletingLastPathComponent)/libexec/swiftcap/swiftcap-helper, \(dir)/none/libexec/swiftcap/swiftcap-helper)"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("give --helper PATH (or set SWIFTCAP_HELPER)"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("helperPath"), "the CLI names its flag, not the API's: \(r.stderr)")
     }
 }

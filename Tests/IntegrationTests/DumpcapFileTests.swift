@@ -12,7 +12,7 @@ final class DumpcapFileTests: XCTestCase {
         let dir = try makeTemporaryDirectory("swiftcap-dumpcap")
         defer { removeTemporary(dir) }
         let path = "\(dir)/dumpcap.pcapng"
-        let dumpcap = try ChildProcess(["/usr/bin/dumpcap", "-i", "lo", "-i", "lo", "-c", "8", "-f", "icmp", "-w", path])
+        let dumpcap = try ChildProcess(["/usr/bin/dumpcap", "-i", "lo", "-i", "lo", "-c", "16", "-f", "icmp", "-w", path])
         // dumpcap says "Capturing on ..." once its interfaces are open.
         XCTAssertTrue(dumpcap.waitForStderr(timeout: 15) { $0.contains("Capturing on") },
                       "dumpcap (installed by .ci/setup with tshark) did not start: \(dumpcap.stderr)")

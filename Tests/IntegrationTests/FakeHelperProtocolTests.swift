@@ -16,23 +16,6 @@ final class FakeHelperProtocolTests: XCTestCase {
         return try await LiveCapture.open(interface: interface, options: o)
     }
 
-    /// Iterates `packets` until it throws; returns what came before and the error.
-    private func drainUntilError(_ capture: LiveCapture, seconds: Double = 10) async -> ([Packet], CaptureError?) {
-        let task = Task { () -> ([Packet], CaptureError?) in
-            var got: [Packet] = []
-            do throws(CaptureError) {
-                for try await p in capture.packets { got.append(p) }
-                return (got, nil)
-            } catch {
-                return (got, error)
-            }
-        }
-        let timeout = Task { try await Task.sleep(for: .seconds(seconds)); task.cancel() }
-        let result = await task.value
-        timeout.cancel()
-        return result
-    }
-
     func testMalformedFramesEndTheSessionWithProtocolViolation() async throws {
         let cases: [(mode: String, reason: String)] = [
             ("garbage-length", "exceeds the bound"),
@@ -56,10 +39,15 @@ final class FakeHelperProtocolTests: XCTestCase {
     }
 
     func testVersionMismatchAndGarbageBeforeHello() async throws {
-        let mismatch = await expectCaptureError(.protocolViolation, advice: ["protocol version 2", "same swiftcap version"]) {
-            try await self.open("normal", ["version": 2])
+        // A version 1 helper (no software version in its hello) and a future one.
+        let older = await expectCaptureError(.helperVersionMismatch, advice: ["an older swiftcap", "protocol version 1", "same swiftcap version", "install-helper"]) {
+            try await self.open("normal", ["version": 1])
         }
-        XCTAssertNotNil(mismatch)
+        XCTAssertNotNil(older)
+        let newer = await expectCaptureError(.helperVersionMismatch, advice: ["swiftcap 9.3.0, protocol version 3", "this client is swiftcap \(HelperInstallation.version)"]) {
+            try await self.open("normal", ["version": 3])
+        }
+        XCTAssertNotNil(newer)
         _ = await expectCaptureError(.protocolViolation, advice: ["exceeds the bound"]) {
             try await self.open("garbage-before-hello")
         }

@@ -63,6 +63,23 @@ func expectCaptureError<T>(_ code: CaptureError.Code, advice: [String], file: St
     }
 }
 
+/// Iterates `packets` until it throws; returns what came before and the error.
+func drainUntilError(_ capture: LiveCapture, seconds: Double = 10) async -> ([Packet], CaptureError?) {
+    let task = Task { () -> ([Packet], CaptureError?) in
+        var got: [Packet] = []
+        do throws(CaptureError) {
+            for try await p in capture.packets { got.append(p) }
+            return (got, nil)
+        } catch {
+            return (got, error)
+        }
+    }
+    let timeout = Task { try await Task.sleep(for: .seconds(seconds)); task.cancel() }
+    let result = await task.value
+    timeout.cancel()
+    return result
+}
+
 /// Sends one UDP datagram per marker to 127.0.0.1:port.
 func sendMarkers(_ markers: [String], port: UInt16, size: Int = 64) throws {
     for m in markers {

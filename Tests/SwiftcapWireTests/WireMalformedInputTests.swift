@@ -124,8 +124,8 @@ final class WireMalformedInputTests: XCTestCase {
         assertViolation(packet(nsec: 1_000_000_000, caplen: 1, wirelen: 1, bytes: 1), .badField, "nanoseconds 1e9")
         assertViolation(frame(t, Array(repeating: 0, count: 19)), .truncated, "packet header cut")
 
-        assertViolation(frame(FrameType.hello.rawValue, [0, 1, 0, 0, 0, 2, 0xC3, 0x28]), .badField, "invalid UTF-8")
-        assertViolation(frame(FrameType.hello.rawValue, [0, 1, 0xFF, 0xFF, 0xFF, 0xFF, 0x41]), .truncated, "string claims 4 GiB")
+        assertViolation(frame(FrameType.hello.rawValue, [0, 2, 0, 0, 0, 2, 0xC3, 0x28]), .badField, "invalid UTF-8")
+        assertViolation(frame(FrameType.hello.rawValue, [0, 2, 0xFF, 0xFF, 0xFF, 0xFF, 0x41]), .truncated, "string claims 4 GiB")
         assertViolation(frame(FrameType.devices.rawValue, [0x10, 0, 0, 0]), .badField, "device count 2^28")
         assertViolation(frame(FrameType.program.rawValue, [0, 0, 0, 1, 0, 0, 0, 0]), .badField, "program with 0 instructions")
         assertViolation(frame(FrameType.program.rawValue, [0, 0, 0, 1, 0, 0, 0x10, 0x01] + Array(repeating: 0, count: 8 * 4097)),

@@ -94,8 +94,8 @@ final class WireRoundTripTests: XCTestCase {
     func testPacketFastPathHeaderMatchesGenericEncoding() throws {
         let header = PacketHeader(seconds: 1_234_567_890, nanoseconds: 123_456_789, captureLength: 4, wireLength: 60)
         let payload: [UInt8] = [0xDE, 0xAD, 0xBE, 0xEF]
-        var fast = [UInt8](repeating: 0, count: PacketHeader.frameSize(captureLength: 4))
-        fast.withUnsafeMutableBytes { header.writeFrameHeader(to: $0.baseAddress!) }
+        var fast = [UInt8](repeating: 0, count: PacketFrame.size(captureLength: 4))
+        fast.withUnsafeMutableBytes { PacketFrame.writeHeader(header, to: $0.baseAddress!) }
         fast.replaceSubrange(25..., with: payload)
         XCTAssertEqual(fast, WireMessage.packet(header, payload).encoded())
         let decoded = try fast.withUnsafeBytes { buf in

@@ -25,11 +25,19 @@ public final class ChildProcess: @unchecked Sendable {
     private let exited = DispatchSemaphore(value: 0)
     private let outputDone = DispatchGroup()
 
-    /// Starts `argv` (optionally as `user`, via `runuser -u USER --`), with extra environment.
-    public init(_ argv: [String], as user: String? = nil, environment: [String: String] = [:]) throws {
+    /// The read end of a stderr pipe nobody reads (`readStderr: false`), closed by `wait`.
+    private var unreadStderr: Int32 = -1
+
+    /// Starts `argv` (optionally as `user`, via `runuser -u USER --`), with extra
+    /// environment. `stdinPath` is a file to read stdin from (default /dev/null).
+    /// With `readStderr: false` the child's stderr is a pipe that no one reads,
+    /// as a client that ignores stderr would leave it. `replaceEnvironment`
+    /// starts from an empty environment instead of this process's.
+    public init(_ argv: [String], as user: String? = nil, environment: [String: String] = [:],
+                replaceEnvironment: Bool = false, stdinPath: String = "/dev/null", readStderr: Bool = true) throws {
         var argv = argv
         if let user { argv = ["/usr/sbin/runuser", "-u", user, "--"] + argv }
-        var env = ProcessInfo.processInfo.environment
+        var env = replaceEnvironment ? [:] : ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
         let envp = env.map { "\($0.key)=\($0.value)" }
 
@@ -37,7 +45,8 @@ public final class ChildProcess: @unchecked Sendable {
         guard swiftcap_pipe_cloexec(&outFDs) == 0, swiftcap_pipe_cloexec(&errFDs) == 0 else {
             throw TestSupportError("pipe2: \(String(cString: strerror(errno)))")
         }
-        let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        let devNull = open(stdinPath, O_RDONLY | O_CLOEXEC)
+        guard devNull >= 0 else { throw TestSupportError("cannot open \(stdinPath): \(String(cString: strerror(errno)))") }
         var child: pid_t = 0
         let rc = Self.withCStrings(argv) { cArgv in
             Self.withCStrings(envp) { cEnv in
@@ -51,7 +60,9 @@ public final class ChildProcess: @unchecked Sendable {
         }
         pid = child
         let childPID = child
-        for (fd, isOut) in [(outFDs[0], true), (errFDs[0], false)] {
+        var readers = [(outFDs[0], true)]
+        if readStderr { readers.append((errFDs[0], false)) } else { unreadStderr = errFDs[0] }
+        for (fd, isOut) in readers {
             outputDone.enter()
             Thread { [self] in
                 var chunk = [UInt8](repeating: 0, count: 65536)
@@ -117,6 +128,7 @@ public final class ChildProcess: @unchecked Sendable {
         }
         exited.signal() // later waits return at once
         lock.lock(); defer { lock.unlock() }
+        if unreadStderr >= 0 { close(unreadStderr); unreadStderr = -1 }
         return ProcessResult(status: result!.status, signal: result!.signal,
                              stdout: String(decoding: outData, as: UTF8.self),
                              stderr: String(decoding: errData, as: UTF8.self), stdoutData: Data(outData))

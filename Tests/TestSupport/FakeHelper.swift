@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SwiftcapWire
 
 /// A stand-in for swiftcap-helper, written in Python, that speaks
 /// docs/PROTOCOL.md and misbehaves on request: malformed frames, crashes, exits,
@@ -7,8 +8,15 @@ import Glibc
 ///
 /// Modes: normal, flood, crash, exit, fatal, garbage-length, unknown-type,
 /// bad-packet, unsolicited, second-hello, ignore-close, exit-before-hello,
-/// no-hello, garbage-before-hello, no-capability, open-fails-silently.
-/// Options: count=N (packets to send), size=N (bytes per packet), version=N.
+/// no-hello, garbage-before-hello, no-capability, open-fails-silently,
+/// silent-after-hello (reads requests, answers none), silent-after-ready
+/// (answers open, then nothing), flood-no-answer (after ready, writes packets
+/// as fast as the pipe takes them for `seconds`, answering nothing),
+/// grandchild-stdout (sends `count` packets, leaves a `sleep 29.5` holding its
+/// stdout and exits 0), packets-then-garbage (`count` packets and a malformed
+/// frame in one write), close-stdout-stay (after ready, closes stdout and
+/// sleeps 30 s without exiting).
+/// Options: count=N (packets to send), size=N (bytes per packet), version=N, seconds=N.
 public enum FakeHelper {
     /// Writes the fake helper and a wrapper that runs it in `mode`; returns the
     /// wrapper's path, to be used as `helperPath`.
@@ -37,7 +45,8 @@ mode = args[0] if args else "normal"
 opts = dict(a.split("=", 1) for a in args[1:] if "=" in a)
 count = int(opts.get("count", "0"))
 size = int(opts.get("size", "60"))
-version = int(opts.get("version", "1"))
+CURRENT = \#(Wire.protocolVersion)
+version = int(opts.get("version", str(CURRENT)))
 sent = 0
 received_filter = ""
 
@@ -47,6 +56,13 @@ def frame(t, payload=b""):
 def string(s):
     b = s.encode()
     return struct.pack(">I", len(b)) + b
+
+def hello(libpcap):
+    # Version 1 had no software version; later ones end with it.
+    payload = struct.pack(">H", version) + string(libpcap)
+    if version >= 2:
+        payload += string("\#(Wire.softwareVersion)" if version == CURRENT else "9.%d.0" % version)
+    return frame(HELLO, payload)
 
 def send(b):
     view = memoryview(b)
@@ -97,12 +113,15 @@ if mode == "garbage-before-hello":
     time.sleep(5)
     sys.exit(0)
 if mode == "no-capability":
-    send(frame(HELLO, struct.pack(">H", version) + string("fake libpcap")))
+    send(hello("fake libpcap"))
     t, p = read_frame()
     send(error(2, True, "socket: Operation not permitted"))
     sys.exit(1)
 
-send(frame(HELLO, struct.pack(">H", version) + string("fake libpcap 0.0")))
+send(hello("fake libpcap 0.0"))
+if mode == "silent-after-hello":
+    while True:
+        read_frame()
 
 def stats_frame():
     return frame(STATS, struct.pack(">QQQQ", sent, 0, 0, sent))
@@ -143,8 +162,8 @@ while True:
     if t == COMPILE:
         while True:
             (link,) = struct.unpack(">I", p[:4])
-            (slen,) = struct.unpack(">I", p[13:17])
-            expr = p[17:17 + slen].decode()
+            (slen,) = struct.unpack(">I", p[14:18])
+            expr = p[18:18 + slen].decode()
             if expr == "bad filter":
                 send(error(4, False, "syntax error"))
             else:
@@ -169,7 +188,28 @@ if mode == "open-fails-silently":
     sys.exit(5)
 send(frame(READY, struct.pack(">IIB", 1, snaplen, 1) + string("")))
 
-if mode == "garbage-length":
+if mode == "silent-after-ready":
+    while True:
+        read_frame()
+elif mode == "flood-no-answer":
+    # One chunk of packet frames, written again and again without reading stdin.
+    chunk = b"".join(packet(i) for i in range(max(1, (1 << 20) // (size + 25))))
+    end = time.time() + int(opts.get("seconds", "10"))
+    while time.time() < end:
+        send(chunk)
+    sys.exit(0)
+elif mode == "grandchild-stdout":
+    send(b"".join(packet(i) for i in range(count)))
+    if os.fork() == 0:
+        os.execv("/bin/sleep", ["sleep", "29.5"])
+    os._exit(0)
+elif mode == "close-stdout-stay":
+    os.close(1)
+    time.sleep(30)
+    sys.exit(0)
+elif mode == "packets-then-garbage":
+    send(b"".join(packet(i) for i in range(count)) + struct.pack(">IB", 1, 0x55))
+elif mode == "garbage-length":
     send(packet(0) + struct.pack(">I", 0xFFFFFFFF) + b"\x21")
 elif mode == "unknown-type":
     send(packet(0) + struct.pack(">IB", 1, 0x55))
@@ -178,7 +218,7 @@ elif mode == "bad-packet":
 elif mode == "unsolicited":
     send(packet(0) + frame(FILTERSET))
 elif mode == "second-hello":
-    send(frame(HELLO, struct.pack(">H", 1) + string("again")))
+    send(hello("again"))
 elif mode == "crash":
     send(b"".join(packet(i) for i in range(count)))
     time.sleep(0.05)

@@ -63,3 +63,36 @@ int sch_install_seccomp_allowlist(void);
 int sch_sockaddr_bytes(const struct sockaddr *sa, uint8_t *out);
 /// sa->sa_family, or 0 for NULL.
 int sch_sockaddr_family(const struct sockaddr *sa);
+
+// MARK: Bounded filter compilation (compile_budget.c)
+
+/// sigaction(SIGPROF) for sch_compile_within_budget. Installed once, before the
+/// lock-down (rt_sigaction is not on the seccomp allowlist); harmless until a
+/// compile arms the timer.
+int sch_install_compile_budget_handler(void);
+/// pcap_compile(p, program, expression, optimize, netmask) under an
+/// ITIMER_PROF CPU-time budget of `cpu_milliseconds`. Returns 0 on success,
+/// -1 when pcap_compile failed (message in pcap_geterr(p)), -2 when the budget
+/// ran out (the compile was abandoned with siglongjmp: what it had allocated
+/// is leaked, so a caller should stop compiling in this process), -3 when
+/// setitimer failed (errno set).
+int sch_compile_within_budget(pcap_t *p, struct bpf_program *program, const char *expression,
+                              int optimize, uint32_t netmask, unsigned int cpu_milliseconds);
+
+// MARK: Environment and interfaces (shims.c)
+
+/// glibc's clearenv(): the environment becomes empty.
+int sch_clear_environment(void);
+/// How many entries `environ` holds (it may be NULL after clearenv).
+int sch_environment_count(void);
+/// if_nametoindex(name): the interface's index, 0 if no such interface.
+unsigned int sch_interface_index(const char *name);
+
+// MARK: Savefile semantics without a file (savefile_compile.c)
+
+/// A pcap_t that libpcap treats as an open savefile of `linktype` (a LINKTYPE_
+/// value) and `snaplen`, written in the other byte order when `swapped`, so that
+/// pcap_compile on it compiles as tcpdump -r does (every BSD AF value on
+/// LINKTYPE_NULL, LINKTYPE_ to DLT_ mapping). The "file" is a 24-byte header in
+/// memory (fmemopen): nothing is opened. NULL with `errbuf` set on failure.
+pcap_t *sch_open_savefile_in_memory(uint32_t linktype, uint32_t snaplen, int swapped, char *errbuf);

@@ -20,6 +20,13 @@ extern "C" {
 int swiftcap_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
                    int stdin_fd, int stdout_fd, int stderr_fd);
 
+/// As swiftcap_spawn, but by fork(2) + execve(2) so that the child can be given
+/// PR_SET_PDEATHSIG(SIGKILL) before it runs: for programs that do not arm it
+/// themselves (ssh). The signal fires when the calling *thread* exits. An exec
+/// failure is reported through a close-on-exec pipe. Returns 0 or an errno value.
+int swiftcap_spawn_dying_with_thread(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+                                     int stdin_fd, int stdout_fd, int stderr_fd);
+
 /// pipe2(2) with O_CLOEXEC. Returns 0, or -1 with errno set.
 int swiftcap_pipe_cloexec(int fds[2]);
 
@@ -64,6 +71,22 @@ int swiftcap_wtermsig(int status);
 /// clock_gettime(CLOCK_MONOTONIC) in nanoseconds.
 int64_t swiftcap_monotonic_ns(void);
 
+/// getxattr(path, "security.capability", buffer, size): the file's capabilities
+/// as struct vfs_cap_data. Returns the attribute's length, or -1 with errno set.
+long swiftcap_file_capability_xattr(const char *path, void *buffer, unsigned long size);
+
+/// prctl(PR_GET_NO_NEW_PRIVS): 1 when this process runs with no_new_privs, 0 when
+/// not, -1 with errno set when the kernel does not know the option.
+int swiftcap_no_new_privs(void);
+
 #ifdef __cplusplus
 }
 #endif
+
+/// pidfd_open(pid, 0): a descriptor that polls readable once `pid` has exited
+/// (Linux 5.3+), or -1 with errno (ENOSYS on older kernels).
+int swiftcap_pidfd_open(pid_t pid);
+
+/// waitid(P_PID, pid, WEXITED | WNOHANG | WNOWAIT): 1 if `pid` has exited (it
+/// stays reapable), 0 if it still runs, -1 with errno.
+int swiftcap_has_exited(pid_t pid);

@@ -255,6 +255,24 @@ public final class CaptureFile {
         if isStream { streamWalker = walker }
     }
 
+    // MARK: Anomalies
+
+    /// How many distinct packets read so far (by any walk, `countPackets`
+    /// included) claim fewer bytes on the wire than they captured. Such packets
+    /// are handed out as the file says (`PacketView.hasWireLengthBelowCaptureLength`);
+    /// a walk over a part already walked does not count them again.
+    public private(set) var wireLengthBelowCaptureLengthCount = 0
+    /// Anomalies at offsets below this were counted by an earlier walk.
+    private var anomaliesCountedThrough = 0
+
+    /// Called by the walkers (rarely: only for a broken record).
+    @inline(never)
+    func noteWireLengthBelowCaptureLength(at recordOffset: Int) {
+        guard recordOffset >= anomaliesCountedThrough else { return }
+        wireLengthBelowCaptureLengthCount += 1
+        anomaliesCountedThrough = recordOffset + 1
+    }
+
     // MARK: Structure
 
     /// The pcapng sections and their interfaces: all of them for a mapped file
@@ -396,13 +414,6 @@ extension PcapngWalker {
         let length = Int(b.loadU32(4, swapped))
         try checkLength(length, of: BlockType.sectionHeader, at: 0)
         let p = try wholeBlock(length, of: BlockType.sectionHeader, at: 0)
-        let major = p.loadU16(12, swapped)
-        guard major == 1 else {
-            throw CaptureFileError(
-                code: .unsupportedVersion, offset: 12,
-                message: "pcapng version \(major).\(p.loadU16(14, swapped)) is not supported (only 1.x exists); "
-                    + "the section header is damaged or the file comes from an incompatible writer")
-        }
-        try sectionHeader(p, length: length, at: 0)   // records section 0 for `sections`
+        try sectionHeader(p, length: length, at: 0)   // checks the version; records section 0 for `sections`
     }
 }

@@ -19,6 +19,7 @@ public struct CaptureFileError: Error, Hashable, Sendable, CustomStringConvertib
         enum Base: String, Hashable, Sendable {
             case unknownFormat
             case unsupportedVersion
+            case invalidHeader
             case truncated
             case recordTooLong
             case invalidBlockLength
@@ -37,6 +38,9 @@ public struct CaptureFileError: Error, Hashable, Sendable, CustomStringConvertib
         public static let unknownFormat = Code(base: .unknownFormat)
         /// The file declares a format version this reader does not know.
         public static let unsupportedVersion = Code(base: .unsupportedVersion)
+        /// A file header field holds a value the format forbids (reserved bits
+        /// of a pcap link-type field set, say).
+        public static let invalidHeader = Code(base: .invalidHeader)
         /// The file ends inside a header, record or block.
         public static let truncated = Code(base: .truncated)
         /// A record or block claims a length above what its snapshot length or

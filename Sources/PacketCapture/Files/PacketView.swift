@@ -6,8 +6,9 @@
 public struct PacketView {
     /// The captured bytes; valid during the callback only.
     public let bytes: UnsafeRawBufferPointer
-    /// Length of the packet on the wire; at least `bytes.count` (a record that
-    /// claims less, which only a broken writer makes, reads as `bytes.count`).
+    /// Length of the packet on the wire, as the file stores it. A broken writer
+    /// can store less than `captureLength`; it is reported as stored (as tshark
+    /// and libpcap do), and `hasWireLengthBelowCaptureLength` flags it.
     public let wireLength: Int
     public let linkType: LinkType
     /// Interface id within its pcapng section; 0 for pcap.
@@ -55,8 +56,20 @@ public struct PacketView {
     /// Number of bytes captured.
     @inlinable public var captureLength: Int { bytes.count }
 
+    /// Whether the record claims fewer bytes on the wire than it captured, which
+    /// only a broken writer produces. `CaptureFile.wireLengthBelowCaptureLengthCount`
+    /// counts such packets.
+    public var hasWireLengthBelowCaptureLength: Bool { wireLength < bytes.count }
+
     /// When the packet was captured, in nanoseconds (finer resolutions
     /// truncated); nil for pcapng Simple Packet Blocks.
+    ///
+    /// A classic pcap record whose microsecond (or nanosecond) field holds a
+    /// second or more, which only a broken writer produces, has the excess
+    /// carried into the seconds: 1000 s and 1 500 000 µs read as 1001.5 s. The
+    /// reference tools differ here (libpcap hands out the field unchanged,
+    /// tshark prints it as an over-long fraction, "1000.1500000000"), so
+    /// swiftcap keeps a value that is a valid `Timestamp`.
     public var timestamp: Timestamp? { time.timestamp }
 
     /// The packet's `opt_comment` values.

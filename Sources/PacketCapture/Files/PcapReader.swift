@@ -19,14 +19,29 @@ extension PcapFileHeader {
             versionMajor: p.loadU16(4, swapped), versionMinor: p.loadU16(6, swapped),
             thisZone: Int32(bitPattern: p.loadU32(8, swapped)), sigFigs: p.loadU32(12, swapped),
             snapshotLength: p.loadU32(16, swapped), linkTypeField: p.loadU32(20, swapped))
-        guard header.versionMajor == 2 else {
+        // libpcap reads 2.0 to 2.4 only (Wireshark any 2.x): a version nobody
+        // wrote may lay records out differently, so it is refused, as for pcapng.
+        guard header.versionMajor == 2, header.versionMinor <= 4 else {
             throw CaptureFileError(
                 code: .unsupportedVersion, offset: 4,
                 message: "pcap version \(header.versionMajor).\(header.versionMinor) is not supported "
-                    + "(only 2.x exists); the header is probably damaged")
+                    + "(versions 2.0 to 2.4 exist, and libpcap reads no other); the header is probably damaged. "
+                    + "If the records are sound, `editcap -F pcap FILE OUT` rewrites it as version 2.4")
+        }
+        // libpcap and Wireshark both refuse these bits: they would change what the link type means.
+        guard header.linkTypeField & PcapFileHeader.reservedBitsRefused == 0 else {
+            throw CaptureFileError(
+                code: .invalidHeader, offset: 20,
+                message: "the link-type field 0x\(String(header.linkTypeField, radix: 16)) sets reserved bits "
+                    + "16-25 (0x\(String(header.linkTypeField & PcapFileHeader.reservedBitsRefused, radix: 16))), "
+                    + "which no known writer uses; the header is damaged. If the records are sound, clearing "
+                    + "those bits (header bytes 20-23) makes the file readable")
         }
         return header
     }
+
+    /// Bits of the link-type field that must be 0 (libpcap's LT_RESERVED1).
+    static let reservedBitsRefused: UInt32 = 0x03FF_0000
 
     /// Longest captured length a record may claim: the snapshot length, but at
     /// least libpcap's 262144 (writers have long put too small snaplens in
@@ -87,9 +102,11 @@ struct PcapWalker {
         }
         offset = recordOffset &+ total
         recordIndex &+= 1
+        let wireLength = Int(r.loadU32(12, swapped))
+        if wireLength < Int(caplen) { file.noteWireLengthBelowCaptureLength(at: recordOffset) }
         return PacketView(
             bytes: UnsafeRawBufferPointer(start: r + 16, count: Int(caplen)),
-            wireLength: max(Int(r.loadU32(12, swapped)), Int(caplen)), linkType: linkType, interfaceIndex: 0,
+            wireLength: wireLength, linkType: linkType, interfaceIndex: 0,
             sectionIndex: 0, fileOffset: recordOffset,
             time: .pcap(seconds: r.loadU32(0, swapped), fraction: r.loadU32(4, swapped), precision: precision),
             block: UnsafeRawBufferPointer(start: nil, count: 0), options: UnsafeRawBufferPointer(start: nil, count: 0),

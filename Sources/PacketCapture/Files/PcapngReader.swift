@@ -85,9 +85,11 @@ struct PcapngWalker {
                     offset = blockOffset &+ length
                     packetCount &+= 1
                     let units = UInt64(p.loadU32(12, swapped)) << 32 | UInt64(p.loadU32(16, swapped))
+                    let wireLength = Int(p.loadU32(24, swapped))
+                    if wireLength < caplen { file.noteWireLengthBelowCaptureLength(at: blockOffset) }
                     return PacketView(
                         bytes: UnsafeRawBufferPointer(start: p + 28, count: caplen),
-                        wireLength: max(Int(p.loadU32(24, swapped)), caplen), linkType: iface.linkType,
+                        wireLength: wireLength, linkType: iface.linkType,
                         interfaceIndex: interfaceID, sectionIndex: sectionIndex, fileOffset: blockOffset,
                         time: .units(units, resolution: iface.resolution, offset: iface.timestampOffset),
                         block: UnsafeRawBufferPointer(start: p, count: length),
@@ -116,6 +118,7 @@ struct PcapngWalker {
                Int(p.loadU32(length &- 4, swapped)) == length {
                 offset = blockOffset &+ length
                 packetCount &+= 1
+                if Int(h.loadU32(24, swapped)) < caplen { file.noteWireLengthBelowCaptureLength(at: blockOffset) }
                 return true
             }
         }
@@ -260,11 +263,15 @@ struct PcapngWalker {
     mutating func sectionHeader(_ p: UnsafeRawPointer, length: Int, at blockOffset: Int) throws(CaptureFileError) {
         let major = p.loadU16(12, swapped)
         let minor = p.loadU16(14, swapped)
-        guard major == 1 else {
+        // 1.0 is the version in use and 1.2 an alias some writers put; any other
+        // (1.1 included) is refused with a typed error, as libpcap and Wireshark
+        // refuse it, rather than read on a guess about its layout.
+        guard major == 1, minor == 0 || minor == 2 else {
             throw CaptureFileError(
                 code: .unsupportedVersion, offset: blockOffset + 12,
-                message: "pcapng version \(major).\(minor) is not supported (only 1.x exists); "
-                    + "the section header is damaged or the file comes from an incompatible writer. \(intactNote)")
+                message: "pcapng version \(major).\(minor) is not supported (only 1.0, and 1.2 as an alias of "
+                    + "it, are read here, as by libpcap and Wireshark); the section header is damaged or the "
+                    + "file comes from an incompatible writer" + (blockOffset == 0 ? "" : ". \(intactNote)"))
         }
         sectionIndex += 1
         interfaces.removeAll(keepingCapacity: true)
@@ -348,9 +355,11 @@ struct PcapngWalker {
                     + "\(length) leaves room for \(length - 32); the block is damaged. \(intactNote)")
         }
         let units = UInt64(p.loadU32(12, swapped)) << 32 | UInt64(p.loadU32(16, swapped))
+        let wireLength = Int(p.loadU32(24, swapped))
+        if wireLength < caplen { file.noteWireLengthBelowCaptureLength(at: blockOffset) }
         return PacketView(
             bytes: UnsafeRawBufferPointer(start: p + 28, count: caplen),
-            wireLength: max(Int(p.loadU32(24, swapped)), caplen),
+            wireLength: wireLength,
             linkType: iface.linkType, interfaceIndex: interfaceID, sectionIndex: sectionIndex,
             fileOffset: blockOffset,
             time: .units(units, resolution: iface.resolution, offset: iface.timestampOffset),

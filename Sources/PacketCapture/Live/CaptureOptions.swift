@@ -34,7 +34,8 @@ public struct CaptureOptions: Sendable {
     /// Put the interface in promiscuous mode (pcap_set_promisc).
     public var promiscuous: Bool
     public var timeout: CaptureTimeout
-    /// Kernel buffer size in bytes (pcap_set_buffer_size); nil keeps libpcap's default (2 MiB).
+    /// Kernel buffer size in bytes (pcap_set_buffer_size), at most 1 GiB; nil
+    /// keeps libpcap's default (2 MiB).
     public var bufferSize: Int?
     /// 802.11 monitor mode (pcap_set_rfmon). The helper then keeps CAP_NET_ADMIN until the capture is open.
     public var monitorMode: Bool
@@ -55,6 +56,18 @@ public struct CaptureOptions: Sendable {
     /// the application. A full queue stops reading from the helper, and the
     /// kernel drops what does not fit its buffer (`CaptureStatistics.droppedByKernel`).
     public var queueCapacity: Int
+    /// How long the helper may take to say hello and to answer each request
+    /// after `open` (statistics, setFilter, inject, close; device listing and
+    /// filter compiling use their own `timeout` parameter). Past it the helper
+    /// is killed and the call throws `.timedOut`.
+    public var requestTimeout: Duration = .seconds(5)
+    /// How long `open` may take, activation and the open filter's compile
+    /// (with its name lookups) included. Past it: `.timedOut`.
+    public var openTimeout: Duration = .seconds(30)
+    /// Where the helper runs: `.local` (default), or `.ssh(...)` on another
+    /// machine. `helperPath` applies to `.local` only; a remote helper's path is
+    /// `SSHDestination.helperPath`.
+    public var transport: HelperTransport = .local
 
     public init(snapshotLength: Int = 262_144, promiscuous: Bool = true, timeout: CaptureTimeout = .milliseconds(100),
                 bufferSize: Int? = nil, monitorMode: Bool = false, direction: CaptureDirection = .inOut,
@@ -76,6 +89,9 @@ public struct CaptureOptions: Sendable {
         self.queueCapacity = queueCapacity
     }
 
+    /// The largest `bufferSize` the helper accepts: 1 GiB.
+    public static let maximumBufferSize = Limits.maxBufferSize
+
     /// Checks every field and builds the `open` request.
     func openRequest(device: String) throws(CaptureError) -> OpenRequest {
         guard (1 ... Wire.maxSnapshotLength).contains(snapshotLength) else {
@@ -95,10 +111,13 @@ public struct CaptureOptions: Sendable {
         }
         var buffer: UInt32 = 0
         if let bufferSize {
-            guard bufferSize >= 1, bufferSize <= Int(UInt32.max) else {
-                throw CaptureError(.invalidArgument, "bufferSize \(bufferSize) is outside 1...\(UInt32.max) bytes; pass nil for libpcap's default")
+            guard bufferSize >= 1, bufferSize <= Limits.maxBufferSize else {
+                throw CaptureError(.invalidArgument, "bufferSize \(bufferSize) is outside 1...\(Limits.maxBufferSize) bytes (1 GiB); pass a smaller value, or nil for libpcap's default")
             }
             buffer = UInt32(bufferSize)
+        }
+        guard requestTimeout > .zero, openTimeout > .zero else {
+            throw CaptureError(.invalidArgument, "requestTimeout \(requestTimeout) and openTimeout \(openTimeout) must be positive")
         }
         guard queueCapacity >= 1 else {
             throw CaptureError(.invalidArgument, "queueCapacity \(queueCapacity) must be positive; the default is 4 MiB")
@@ -107,6 +126,21 @@ public struct CaptureOptions: Sendable {
         return OpenRequest(device: device, snapshotLength: UInt32(snapshotLength), promiscuous: promiscuous,
                            timeoutMode: mode, timeoutMilliseconds: ms, bufferSize: buffer, monitorMode: monitorMode,
                            direction: direction.wire, timestampPrecision: timestampPrecision.wire, filter: spec)
+    }
+
+    /// Checks an interface name before it is sent to the helper (which checks
+    /// it again, and that the interface exists).
+    static func checkInterfaceName(_ name: String) throws(CaptureError) {
+        switch InterfaceName.problem(with: name) {
+        case .otherCaptureSource(let message)?: throw CaptureError(.unsupported, message)
+        case .invalid(let message)?: throw CaptureError(.interfaceNotFound, message + "; list interfaces with NetworkDevice.all()")
+        case nil: break
+        }
+    }
+
+    /// The session's deadlines, in nanoseconds.
+    var deadlines: SessionDeadlines {
+        SessionDeadlines(reply: requestTimeout.saturatingNanoseconds, open: openTimeout.saturatingNanoseconds)
     }
 
     /// A filter for the wire, refused when longer than `limit` UTF-8 bytes.
@@ -160,12 +194,18 @@ public struct CaptureStatistics: Hashable, Sendable {
     public var delivered: UInt64
     /// Packets the helper wrote to the client (delivered, queued, or in the pipe).
     public var sentByHelper: UInt64
+    /// Packets the client discarded because its queue was full while it had to
+    /// keep reading (a reply was awaited, or the helper had gone): the queue
+    /// bound (`CaptureOptions.queueCapacity`) holds in every state.
+    public var droppedByClient: UInt64
 
-    public init(received: UInt64, droppedByKernel: UInt64, droppedByInterface: UInt64, delivered: UInt64, sentByHelper: UInt64) {
+    public init(received: UInt64, droppedByKernel: UInt64, droppedByInterface: UInt64, delivered: UInt64, sentByHelper: UInt64,
+                droppedByClient: UInt64 = 0) {
         self.received = received
         self.droppedByKernel = droppedByKernel
         self.droppedByInterface = droppedByInterface
         self.delivered = delivered
         self.sentByHelper = sentByHelper
+        self.droppedByClient = droppedByClient
     }
 }

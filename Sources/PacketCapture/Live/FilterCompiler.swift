@@ -4,29 +4,36 @@ import SwiftcapWire
 /// read from files. libpcap runs in the helper (with no capability at all);
 /// the client validates and interprets the resulting BPF program.
 public enum FilterCompiler {
-    /// Compiles `expression` once per link type (pcap_open_dead + pcap_compile),
-    /// in one helper session.
+    /// Compiles `expression` once per link type, in one helper session, as
+    /// libpcap compiles it for a capture file of that link type (tcpdump -r):
+    /// on LINKTYPE_NULL every platform's address family values are tested, in
+    /// the file's byte order (`byteSwapped`: the file was written by a host of
+    /// the other byte order, `PcapFileHeader.isByteSwapped`).
     /// - Throws: `.filterInvalid` with pcap's message for the first link type the
-    ///   expression does not compile for, `.filterTooLong` over 8192 bytes.
+    ///   expression does not compile for, `.filterTooLong` over `lengthLimit` bytes,
+    ///   `.filterTooComplex` past the helper's compile budget, `.timedOut` when
+    ///   the helper does not answer within `timeout` per request.
     public static func compile(_ expression: String, linkTypes: [LinkType], snapshotLength: Int = 262_144,
-                               optimize: Bool = true, netmask: UInt32? = nil,
-                               helperPath: String? = nil) async throws(CaptureError) -> [LinkType: BPFProgram] {
+                               optimize: Bool = true, netmask: UInt32? = nil, byteSwapped: Bool = false, lengthLimit: Int = 8192,
+                               helperPath: String? = nil, timeout: Duration = .seconds(5)) async throws(CaptureError) -> [LinkType: BPFProgram] {
         guard (1 ... Wire.maxSnapshotLength).contains(snapshotLength) else {
             throw CaptureError(.invalidArgument, "snapshotLength \(snapshotLength) is outside 1...\(Wire.maxSnapshotLength); pass a value in that range")
         }
-        let spec = try CaptureOptions.filterSpec(expression, optimize: optimize, netmask: netmask, limit: 8192)
+        let spec = try CaptureOptions.filterSpec(expression, optimize: optimize, netmask: netmask, limit: lengthLimit)
         let unique = linkTypes.reduce(into: [LinkType]()) { if !$0.contains($1) { $0.append($1) } }
         if unique.isEmpty { return [:] }
-        let session = try HelperSession.start(helperPath: helperPath, arguments: [], mode: .compile, interface: nil)
+        let nanoseconds = timeout.saturatingNanoseconds
+        guard nanoseconds > 0 else { throw CaptureError(.invalidArgument, "timeout \(timeout) must be positive") }
+        let session = try HelperSession.start(helperPath: helperPath, arguments: [], mode: .compile, interface: nil,
+                                              deadlines: SessionDeadlines(reply: nanoseconds, open: nanoseconds))
         var programs: [LinkType: BPFProgram] = [:]
         var failure: CaptureError? = nil
         for link in unique {
-            let dlt = dataLinkType(for: link)
-            let request = CompileRequest(linkType: dlt, snapshotLength: UInt32(snapshotLength), filter: spec)
+            let request = CompileRequest(linkType: link.rawValue, snapshotLength: UInt32(snapshotLength), byteSwapped: byteSwapped, filter: spec)
             switch await session.request(.compileFilter(request), .compileFilter, filter: expression) {
             case .success(.program(let program)):
-                guard program.linkType == dlt else {
-                    failure = CaptureError(.protocolViolation, "the helper compiled for link type \(program.linkType) when asked for \(dlt); the helper and the client must come from the same swiftcap version", helperPath: session.helperPath)
+                guard program.linkType == link.rawValue else {
+                    failure = CaptureError(.protocolViolation, "the helper compiled for link type \(program.linkType) when asked for \(link.rawValue); the helper and the client must come from the same swiftcap version", helperPath: session.helperPath)
                     break
                 }
                 do {
@@ -54,18 +61,5 @@ public enum FilterCompiler {
         await session.waitFinished()
         if let failure { throw failure }
         return programs
-    }
-
-    /// The DLT_ value pcap_open_dead expects for a LINKTYPE_ value from a file.
-    /// They are equal except for a few early types whose DLT_ numbers differ
-    /// between platforms (libpcap's linktype_to_dlt; these are Linux's values).
-    static func dataLinkType(for link: LinkType) -> UInt32 {
-        switch link.rawValue {
-        case 100: 11 // LINKTYPE_ATM_RFC1483 -> DLT_ATM_RFC1483
-        case 101: 12 // LINKTYPE_RAW -> DLT_RAW
-        case 102: 15 // LINKTYPE_SLIP_BSDOS -> DLT_SLIP_BSDOS
-        case 103: 16 // LINKTYPE_PPP_BSDOS -> DLT_PPP_BSDOS
-        default: link.rawValue
-        }
     }
 }

@@ -22,7 +22,10 @@ struct HelperProcess {
     /// Spawns `path` with `arguments` (argv[1...]). Must be called on the thread
     /// that will outlive the helper: the helper's PR_SET_PDEATHSIG fires when the
     /// spawning *thread* exits.
-    static func spawn(path: String, arguments: [String]) throws(CaptureError) -> HelperProcess {
+    ///
+    /// With `diesWithThread` the child is forked with PR_SET_PDEATHSIG(SIGKILL)
+    /// already armed, for programs that do not arm it themselves (ssh).
+    static func spawn(path: String, arguments: [String], diesWithThread: Bool = false) throws(CaptureError) -> HelperProcess {
         var opened: [FileDescriptor] = []
         func fail(_ function: String, _ e: Errno) -> CaptureError {
             for fd in opened { fd.close() }
@@ -51,7 +54,9 @@ struct HelperProcess {
         var pid: pid_t = 0
         let argv = [path] + arguments
         let rc = withCStringArray(argv) { cArgv in
-            swiftcap_spawn(&pid, path, cArgv, environ, inPipe.read.rawValue, outPipe.write.rawValue, errPipe.write.rawValue)
+            diesWithThread
+                ? swiftcap_spawn_dying_with_thread(&pid, path, cArgv, environ, inPipe.read.rawValue, outPipe.write.rawValue, errPipe.write.rawValue)
+                : swiftcap_spawn(&pid, path, cArgv, environ, inPipe.read.rawValue, outPipe.write.rawValue, errPipe.write.rawValue)
         }
         // The child's ends belong to the child now (or to nobody, on failure).
         inPipe.read.close(); outPipe.write.close(); errPipe.write.close()

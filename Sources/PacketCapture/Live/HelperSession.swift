@@ -26,6 +26,30 @@ enum RequestKind: Sendable {
     }
 }
 
+/// How long the helper may take to answer, in nanoseconds: `reply` for hello
+/// and every request but `open`, which may take `open` (activation, the filter's
+/// name lookups). Past a deadline the I/O thread kills the helper.
+struct SessionDeadlines: Sendable {
+    var reply: Int64
+    var open: Int64
+
+    static let `default` = SessionDeadlines(reply: 5_000_000_000, open: 30_000_000_000)
+
+    func timeout(for kind: RequestKind) -> Int64 { kind == .open ? open : reply }
+}
+
+extension RequestKind {
+    /// The option a user raises when this request times out.
+    var timeoutOption: String {
+        switch self {
+        case .open: "CaptureOptions.openTimeout"
+        case .listDevices: "the timeout parameter of NetworkDevice.all"
+        case .compileFilter: "the timeout parameter of FilterCompiler.compile"
+        default: "CaptureOptions.requestTimeout"
+        }
+    }
+}
+
 struct PendingRequest {
     var kind: RequestKind
     var bytes: [UInt8]
@@ -97,7 +121,6 @@ struct SessionState {
     /// The helper in use: as requested until the I/O thread has located it.
     var helperPath: String
     var pid: Int32 = 0
-    var helloReceived = false
     var libpcapVersion = ""
     /// Requests not yet written, in order.
     var pending: [PendingRequest] = []
@@ -142,13 +165,22 @@ final class HelperSession: Sendable {
     /// by `packets` / `batches` iterators a whole batch at a time, counted when
     /// the iterator takes the batch (so a batch an iterator abandons counts whole).
     let delivered = Atomic<UInt64>(0)
+    /// Packets discarded because the queue was full while reading had to go
+    /// on (a reply awaited, the helper gone): `CaptureStatistics.droppedByClient`.
+    let droppedByClient = Atomic<UInt64>(0)
+    let deadlines: SessionDeadlines
+    /// Where the helper runs: here, or through ssh.
+    let transport: HelperTransport
     private let waiterIDs = Atomic<UInt64>(1)
 
     static let closeGracePeriod: Int64 = 2_000_000_000
     static let ioThreadStackSize = 512 * 1024
 
-    private init(helperPath: String?, mode: SessionMode, interface: String?, queueLimit: Int, wakeup: EventFD) {
+    private init(helperPath: String?, mode: SessionMode, interface: String?, queueLimit: Int, wakeup: EventFD,
+                 deadlines: SessionDeadlines, transport: HelperTransport) {
         self.requestedHelperPath = helperPath
+        self.deadlines = deadlines
+        self.transport = transport
         self.state = Mutex(SessionState(helperPath: helperPath ?? HelperLocator.executableName))
         self.mode = mode
         self.interface = interface
@@ -164,14 +196,16 @@ final class HelperSession: Sendable {
 
     /// Creates the session and its I/O thread, which locates and spawns the helper.
     static func start(helperPath: String?, arguments: [String], mode: SessionMode, interface: String?,
-                      queueLimit: Int = 4 << 20) throws(CaptureError) -> HelperSession {
+                      queueLimit: Int = 4 << 20, deadlines: SessionDeadlines = .default,
+                      transport: HelperTransport = .local) throws(CaptureError) -> HelperSession {
         let wakeup: EventFD
         switch EventFD.make() {
         case .success(let e): wakeup = e
         case .failure(let e): throw systemCallError("eventfd", e, "the process may be out of file descriptors")
         }
         let session = HelperSession(helperPath: helperPath, mode: mode, interface: interface,
-                                    queueLimit: max(queueLimit, 64 * 1024), wakeup: wakeup)
+                                    queueLimit: max(queueLimit, 64 * 1024), wakeup: wakeup, deadlines: deadlines,
+                                    transport: transport)
         let io = SessionIO(session: session, arguments: arguments)
         let opaque = Unmanaged.passRetained(io).toOpaque()
         let rc = swiftcap_thread_start({ arg in
@@ -191,7 +225,11 @@ final class HelperSession: Sendable {
 
     var processID: Int32 { state.withLock { $0.pid } }
     var helperPath: String { state.withLock { $0.helperPath } }
-    var context: ErrorContext { ErrorContext(helperPath: helperPath, interface: interface) }
+    var context: ErrorContext {
+        var context = ErrorContext(helperPath: helperPath, interface: interface)
+        if case .ssh(let destination) = transport { context.remoteHost = destination.displayName }
+        return context
+    }
     var libpcapVersion: String { state.withLock { $0.libpcapVersion } }
 
     private func newWaiterID() -> UInt64 { waiterIDs.wrappingAdd(1, ordering: .relaxed).oldValue }

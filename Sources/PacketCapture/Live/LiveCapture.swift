@@ -15,6 +15,11 @@ import SwiftcapWire
 public final class LiveCapture: Sendable {
     /// The interface captured on.
     public let interface: String
+    /// `user@host` when the helper runs on another machine (`HelperTransport.ssh`).
+    public let remoteHost: String?
+    /// `host:interface` for a remote capture, the interface name otherwise: the
+    /// name to show, or to give the interface in a pcapng file.
+    public var qualifiedName: String { remoteHost.map { "\($0):\(interface)" } ?? interface }
     /// pcap_datalink() of the open capture.
     public let linkType: LinkType
     /// pcap_snapshot() of the open capture (libpcap may lower what was asked).
@@ -35,6 +40,7 @@ public final class LiveCapture: Sendable {
 
     private init(interface: String, ready: Ready, session: HelperSession, filterLengthLimit: Int) {
         self.interface = interface
+        if case .ssh(let destination) = session.transport { remoteHost = destination.displayName } else { remoteHost = nil }
         self.linkType = LinkType(rawValue: ready.linkType)
         self.snapshotLength = Int(ready.snapshotLength)
         self.timestampPrecision = TimestampPrecision(ready.timestampPrecision)
@@ -57,28 +63,33 @@ public final class LiveCapture: Sendable {
     ///     (`NetworkDevice.defaultDevice`, the first of pcap_findalldevs).
     ///   - options: see `CaptureOptions`.
     ///
-    /// The helper is `options.helperPath`, else `$SWIFTCAP_HELPER`, else
-    /// `swiftcap-helper` next to the running executable, else
-    /// `/usr/local/libexec/swiftcap/swiftcap-helper`.
+    /// The helper is `options.helperPath`, else `$SWIFTCAP_HELPER`, else the first
+    /// existing path of `HelperInstallation.searchPaths` (next to the running
+    /// executable, then `PREFIX/libexec/swiftcap/swiftcap-helper` for /usr/local and /usr).
     public static func open(interface: String? = nil, options: CaptureOptions = CaptureOptions()) async throws(CaptureError) -> LiveCapture {
         // Check the options before starting anything.
         _ = try options.openRequest(device: interface ?? "")
         let device: String
         if let interface {
+            try CaptureOptions.checkInterfaceName(interface)
             device = interface
         } else {
-            device = try await NetworkDevice.defaultDevice(helperPath: options.helperPath).name
+            device = try await NetworkDevice.defaultDevice(helperPath: options.helperPath,
+                                                           timeout: options.requestTimeout, transport: options.transport).name
         }
         let request = try options.openRequest(device: device)
         let session = try HelperSession.start(helperPath: options.helperPath, arguments: options.monitorMode ? ["--keep-net-admin"] : [],
-                                              mode: .capture, interface: device, queueLimit: options.queueCapacity)
+                                              mode: .capture, interface: device, queueLimit: options.queueCapacity,
+                                              deadlines: options.deadlines, transport: options.transport)
         let reply = await session.request(.open(request), .open, filter: options.filter)
         switch reply {
         case .success(.ready(let ready)):
             return LiveCapture(interface: device, ready: ready, session: session, filterLengthLimit: options.filterLengthLimit)
         case .success(.error(let e)):
             await session.waitFinished()
-            throw CaptureError.fromHelper(e, ErrorContext(helperPath: session.helperPath, interface: device, filter: options.filter))
+            var context = ErrorContext(helperPath: session.helperPath, interface: device, filter: options.filter)
+            if case .ssh(let destination) = options.transport { context.remoteHost = destination.displayName }
+            throw CaptureError.fromHelper(e, context)
         case .success(let other):
             session.abandon()
             throw CaptureError(.protocolViolation, "the helper answered open with \(other.frameType); the helper and the client must come from the same swiftcap version", helperPath: session.helperPath)
@@ -159,7 +170,8 @@ public final class LiveCapture: Sendable {
         switch try await session.request(.statisticsRequest, .statistics).get() {
         case .statistics(let s):
             return CaptureStatistics(received: s.received, droppedByKernel: s.droppedByKernel, droppedByInterface: s.droppedByInterface,
-                                     delivered: session.delivered.load(ordering: .relaxed), sentByHelper: s.sentByHelper)
+                                     delivered: session.delivered.load(ordering: .relaxed), sentByHelper: s.sentByHelper,
+                                     droppedByClient: session.droppedByClient.load(ordering: .relaxed))
         default: throw unexpectedReply()
         }
     }

@@ -118,8 +118,15 @@ public struct NetworkDevice: Hashable, Sendable {
 
     /// Every capture device (pcap_findalldevs, run by the helper), in libpcap's
     /// order: up and running non-loopback devices first.
-    public static func all(helperPath: String? = nil) async throws(CaptureError) -> [NetworkDevice] {
-        let session = try HelperSession.start(helperPath: helperPath, arguments: [], mode: .devices, interface: nil)
+    /// - Parameter timeout: how long the helper may take to say hello and to
+    ///   answer; past it the helper is killed and this throws `.timedOut`.
+    ///   - transport: `.ssh(...)` lists the devices of another machine.
+    public static func all(helperPath: String? = nil, timeout: Duration = .seconds(5),
+                           transport: HelperTransport = .local) async throws(CaptureError) -> [NetworkDevice] {
+        let nanoseconds = timeout.saturatingNanoseconds
+        guard nanoseconds > 0 else { throw CaptureError(.invalidArgument, "timeout \(timeout) must be positive") }
+        let session = try HelperSession.start(helperPath: helperPath, arguments: [], mode: .devices, interface: nil,
+                                              deadlines: SessionDeadlines(reply: nanoseconds, open: nanoseconds), transport: transport)
         let reply = await session.request(.listDevices, .listDevices)
         await session.waitFinished()
         switch reply {
@@ -134,8 +141,9 @@ public struct NetworkDevice: Hashable, Sendable {
 
     /// The device a capture without an interface name uses: the first of `all()`.
     /// - Throws: `.interfaceNotFound` when there is none.
-    public static func defaultDevice(helperPath: String? = nil) async throws(CaptureError) -> NetworkDevice {
-        let devices = try await all(helperPath: helperPath)
+    public static func defaultDevice(helperPath: String? = nil, timeout: Duration = .seconds(5),
+                                     transport: HelperTransport = .local) async throws(CaptureError) -> NetworkDevice {
+        let devices = try await all(helperPath: helperPath, timeout: timeout, transport: transport)
         guard let first = devices.first else {
             throw CaptureError(.interfaceNotFound, "pcap_findalldevs found no capture device; name an interface explicitly, or check that the helper has CAP_NET_RAW",
                                helperPath: helperPath)
