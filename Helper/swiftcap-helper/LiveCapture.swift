@@ -54,6 +54,20 @@ final class LiveCapture {
         }
         if request.bufferSize != 0 { pcap_set_buffer_size(handle, CInt(request.bufferSize)) }
         if request.monitorMode { pcap_set_rfmon(handle, 1) }
+        // tcpdump -j: an unknown name is an error, an unsupported type a warning.
+        var timestampTypeWarning = ""
+        if !request.timestampTypeName.isEmpty {
+            let type = pcap_tstamp_type_name_to_val(request.timestampTypeName)
+            guard type >= 0 else {
+                throw HelperError(.badRequest, "unknown time stamp type \"\(request.timestampTypeName)\"; list its time stamp types with InterfaceDetails.of(interface)")
+            }
+            let set = pcap_set_tstamp_type(handle, type)
+            if set == PCAP_WARNING_TSTAMP_TYPE_NOTSUP {
+                timestampTypeWarning = "time stamp type \(request.timestampTypeName) is not supported by \(name); using its default"
+            } else if set != 0 {
+                throw HelperError(.unsupported, "time stamp type \(request.timestampTypeName) cannot be set on \(name): \(String(cString: pcap_statustostr(set)))")
+            }
+        }
         let wanted = request.timestampPrecision == .nanoseconds ? PCAP_TSTAMP_PRECISION_NANO : PCAP_TSTAMP_PRECISION_MICRO
         if pcap_set_tstamp_precision(handle, CInt(wanted)) != 0 {
             throw HelperError(.timestampPrecisionNotSupported,
@@ -63,7 +77,18 @@ final class LiveCapture {
         let status = pcap_activate(handle)
         let detail = String(cString: pcap_geterr(handle))
         if status < 0 { throw LiveCapture.activationError(status, device: name, detail: detail, request: request) }
-        warning = status > 0 ? detail : ""
+        warning = [status > 0 ? detail : "", timestampTypeWarning].filter { !$0.isEmpty }.joined(separator: "; ")
+
+        // tcpdump -y: a link type by name, among those the interface offers.
+        if !request.linkTypeName.isEmpty {
+            let dlt = pcap_datalink_name_to_val(request.linkTypeName)
+            guard dlt >= 0 else {
+                throw HelperError(.badRequest, "invalid data link type \"\(request.linkTypeName)\"; list its link types with InterfaceDetails.of(interface)")
+            }
+            if pcap_set_datalink(handle, dlt) != 0 {
+                throw HelperError(.unsupported, "\(name) does not offer link type \(request.linkTypeName); list its link types with InterfaceDetails.of(interface)")
+            }
+        }
 
         let direction = switch request.direction {
         case .inOut: PCAP_D_INOUT
@@ -103,7 +128,7 @@ final class LiveCapture {
     }
 
     /// Maps a negative pcap_activate status to the wire code the client acts on.
-    private static func activationError(_ status: CInt, device: String, detail: String, request: OpenRequest) -> HelperError {
+    static func activationError(_ status: CInt, device: String, detail: String, request: OpenRequest) -> HelperError {
         let quoted = "\"\(device)\""
         switch status {
         case PCAP_ERROR_NO_SUCH_DEVICE:

@@ -20,7 +20,7 @@ struct Options {
 ///      while CAP_NET_RAW is held, then drop every capability and only then
 ///      compile the open filter, within a CPU and memory budget
 ///   5. lock down: no capability, no new fd, no process, no file, seccomp
-///   6. `ready`, and the capture loop (or `devices` / `program` replies)
+///   6. `ready`, and the capture loop (or `devices` / `deviceDetails` / `program` replies)
 ///
 /// While a capability is held the helper reads nothing a caller chose except
 /// the `open` request itself, and hands libpcap nothing but the name of an
@@ -113,6 +113,17 @@ enum PrivilegeSequence {
             output.flush(timeoutMilliseconds: -1)
             terminate(0)
 
+        case .describeDevice(let name):
+            // Listing link types needs an activated handle: CAP_NET_RAW, on an
+            // interface checked as for open; the handle is closed before the lock-down.
+            let details = try describeDevice(name)
+            try System.setCapabilities(exactly: [])
+            try lockDown(keepingDescriptor: nil)
+            output.append(.deviceDetails(details))
+            output.append(.end)
+            output.flush(timeoutMilliseconds: -1)
+            terminate(0)
+
         case .compileFilter(let first):
             try System.setCapabilities(exactly: [])
             try limitMemoryForCompiles()
@@ -121,7 +132,7 @@ enum PrivilegeSequence {
 
         default:
             throw HelperError(.protocolViolation,
-                              "unexpected \(request.frameType) frame as first request (allowed: open, listDevices, compileFilter)")
+                              "unexpected \(request.frameType) frame as first request (allowed: open, listDevices, describeDevice, compileFilter)")
         }
     }
 

@@ -43,6 +43,7 @@ public enum FrameType: UInt8, Sendable, CaseIterable {
     case close = 0x14
     case listDevices = 0x15
     case compileFilter = 0x16
+    case describeDevice = 0x17
 
     // helper → client
     case ready = 0x20
@@ -52,6 +53,7 @@ public enum FrameType: UInt8, Sendable, CaseIterable {
     case statistics = 0x24
     case devices = 0x25
     case program = 0x26
+    case deviceDetails = 0x27
     case end = 0x2F
     case error = 0x7F
 }

@@ -58,14 +58,22 @@ public struct OpenRequest: Equatable, Sendable {
     public var monitorMode: Bool
     public var direction: WireDirection
     public var timestampPrecision: WireTimestampPrecision
+    /// A link type by libpcap's name (pcap_datalink_name_to_val, then
+    /// pcap_set_datalink, as tcpdump -y); empty keeps the interface's default.
+    public var linkTypeName: String
+    /// A time stamp type by libpcap's name (pcap_tstamp_type_name_to_val, then
+    /// pcap_set_tstamp_type, as tcpdump -j); empty keeps the default.
+    public var timestampTypeName: String
     /// Empty expression: no filter.
     public var filter: FilterSpec
 
     public init(device: String, snapshotLength: UInt32 = 262_144, promiscuous: Bool = true,
                 timeoutMode: TimeoutMode = .milliseconds, timeoutMilliseconds: UInt32 = 100,
                 bufferSize: UInt32 = 0, monitorMode: Bool = false, direction: WireDirection = .inOut,
-                timestampPrecision: WireTimestampPrecision = .nanoseconds,
-                filter: FilterSpec = FilterSpec(expression: "")) {
+                timestampPrecision: WireTimestampPrecision = .nanoseconds, linkTypeName: String = "",
+                timestampTypeName: String = "", filter: FilterSpec = FilterSpec(expression: "")) {
+        self.linkTypeName = linkTypeName
+        self.timestampTypeName = timestampTypeName
         self.device = device
         self.snapshotLength = snapshotLength
         self.promiscuous = promiscuous
@@ -236,6 +244,30 @@ public struct WireError: Equatable, Sendable {
     }
 }
 
+/// One choice an interface offers: a link type (DLT_ value) or a time stamp
+/// type, with libpcap's name and description ("EN10MB", "Ethernet").
+public struct WireChoice: Equatable, Sendable {
+    public var value: Int32
+    public var name: String
+    public var description: String
+    public init(value: Int32, name: String, description: String) {
+        self.value = value
+        self.name = name
+        self.description = description
+    }
+}
+
+/// `deviceDetails`: pcap_list_datalinks of the activated interface and
+/// pcap_list_tstamp_types, in libpcap's order.
+public struct WireDeviceDetails: Equatable, Sendable {
+    public var linkTypes: [WireChoice]
+    public var timestampTypes: [WireChoice]
+    public init(linkTypes: [WireChoice], timestampTypes: [WireChoice]) {
+        self.linkTypes = linkTypes
+        self.timestampTypes = timestampTypes
+    }
+}
+
 /// Every frame of the protocol, decoded. Both sides use this one type, so the
 /// helper and the client cannot disagree on a layout.
 public enum WireMessage: Equatable, Sendable {
@@ -254,6 +286,9 @@ public enum WireMessage: Equatable, Sendable {
     case statistics(WireStatistics)
     case devices([WireDevice])
     case program(WireProgram)
+    /// `describeDevice`: what one interface offers (for -L and -J).
+    case describeDevice(String)
+    case deviceDetails(WireDeviceDetails)
     case end
     case error(WireError)
 
@@ -274,6 +309,8 @@ public enum WireMessage: Equatable, Sendable {
         case .statistics: .statistics
         case .devices: .devices
         case .program: .program
+        case .describeDevice: .describeDevice
+        case .deviceDetails: .deviceDetails
         case .end: .end
         case .error: .error
         }

@@ -36,11 +36,13 @@ extension WireMessage {
             guard let precision = WireTimestampPrecision(rawValue: precByte) else {
                 throw ProtocolViolation(.badField, "timestamp precision \(precByte)")
             }
+            let linkTypeName = try r.string("link type name")
+            let timestampTypeName = try r.string("time stamp type name")
             let filter = try FilterSpec.decode(&r)
             message = .open(OpenRequest(device: device, snapshotLength: snaplen, promiscuous: promiscuous,
                                         timeoutMode: mode, timeoutMilliseconds: timeoutMs, bufferSize: bufferSize,
                                         monitorMode: monitor, direction: direction, timestampPrecision: precision,
-                                        filter: filter))
+                                        linkTypeName: linkTypeName, timestampTypeName: timestampTypeName, filter: filter))
         case .inject:
             guard r.remaining >= 1 else { throw ProtocolViolation(.badField, "inject frame carries no packet") }
             message = .inject(r.rest())
@@ -77,6 +79,23 @@ extension WireMessage {
         case .statistics:
             message = .statistics(WireStatistics(received: try r.u64("received"), droppedByKernel: try r.u64("dropped by kernel"),
                                                  droppedByInterface: try r.u64("dropped by interface"), sentByHelper: try r.u64("sent")))
+        case .describeDevice:
+            message = .describeDevice(try r.string("device"))
+        case .deviceDetails:
+            // Each choice needs at least 12 bytes: refuse counts the payload cannot hold.
+            func choices(_ what: StaticString) throws(ProtocolViolation) -> [WireChoice] {
+                let count = Int(try r.u32(what))
+                guard count <= r.remaining / 12 else { throw ProtocolViolation(.badField, "\(what) \(count) exceeds payload") }
+                var list: [WireChoice] = []
+                list.reserveCapacity(count)
+                for _ in 0 ..< count {
+                    list.append(WireChoice(value: Int32(bitPattern: try r.u32("choice value")), name: try r.string("choice name"),
+                                           description: try r.string("choice description")))
+                }
+                return list
+            }
+            let linkTypes = try choices("link type count")
+            message = .deviceDetails(WireDeviceDetails(linkTypes: linkTypes, timestampTypes: try choices("time stamp type count")))
         case .devices:
             let count = Int(try r.u32("device count"))
             // Each device needs at least 16 bytes; refuse counts the payload cannot hold

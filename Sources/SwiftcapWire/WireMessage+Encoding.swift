@@ -32,6 +32,8 @@ extension WireMessage {
             w.bool(o.monitorMode)
             w.u8(o.direction.rawValue)
             w.u8(o.timestampPrecision.rawValue)
+            w.string(o.linkTypeName)
+            w.string(o.timestampTypeName)
             o.filter.encode(into: &w)
         case .inject(let bytes):
             w.raw(bytes)
@@ -49,6 +51,13 @@ extension WireMessage {
             w.u32(n)
         case .statistics(let s):
             w.u64(s.received); w.u64(s.droppedByKernel); w.u64(s.droppedByInterface); w.u64(s.sentByHelper)
+        case .describeDevice(let device):
+            w.string(device)
+        case .deviceDetails(let d):
+            for list in [d.linkTypes, d.timestampTypes] {
+                w.u32(UInt32(list.count))
+                for c in list { w.u32(UInt32(bitPattern: c.value)); w.string(c.name); w.string(c.description) }
+            }
         case .devices(let devices):
             w.u32(UInt32(devices.count))
             for d in devices {

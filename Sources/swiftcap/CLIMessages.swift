@@ -27,12 +27,14 @@ enum CLIMessages {
         ("or set SSHDestination.helperPath", "or give --remote-helper PATH"),
         ("or set SSHDestination.sshPath", "(ssh must be on PATH at /usr/bin/ssh)"),
         ("open a new LiveCapture to capture again", "run the capture again"),
+        ("list its link types with InterfaceDetails.of(interface)", "list its link types with -L"),
+        ("list its time stamp types with InterfaceDetails.of(interface)", "list its time stamp types with -J"),
         ("capture without promiscuous mode", "capture without promiscuous mode"),
     ]
 
     /// The names no CLI message may contain (checked by the tests).
     static let apiNames = ["helperPath", "promiscuous:", "timestampPrecision", "monitorMode", "filterLengthLimit", "optimize:",
-                           "NetworkDevice", "CaptureOptions", "FilterCompiler", "SSHDestination", "LiveCapture", "snapshotLength", "bufferSize"]
+                           "NetworkDevice", "CaptureOptions", "InterfaceDetails", "FilterCompiler", "SSHDestination", "LiveCapture", "snapshotLength", "bufferSize"]
 
     /// `error`'s message in the CLI's words.
     static func describe(_ error: CaptureError) -> String {

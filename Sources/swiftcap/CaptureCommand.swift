@@ -37,6 +37,18 @@ struct CaptureCommand: AsyncParsableCommand {
     @Flag(name: .customShort("D"), help: "List the capture devices and exit (swiftcap devices).")
     var listDevices = false
 
+    @Flag(name: .customShort("L"), help: "List the interface's link types and exit (choose one with -y).")
+    var listLinkTypes = false
+
+    @Option(name: .customShort("y"), help: ArgumentHelp("Capture with this link type, by libpcap's name (e.g. LINUX_SLL2; see -L).", valueName: "type"))
+    var linkTypeName: String?
+
+    @Flag(name: [.customShort("J"), .customLong("list-time-stamp-types")], help: "List the interface's time stamp types and exit (choose one with -j).")
+    var listTimestampTypes = false
+
+    @Option(name: [.customShort("j"), .customLong("time-stamp-type")], help: ArgumentHelp("Time stamp type, by libpcap's name (e.g. host, adapter; see -J).", valueName: "type"))
+    var timestampTypeName: String?
+
     @Option(name: .customShort("c"), help: ArgumentHelp("Exit after receiving COUNT packets.", valueName: "count"))
     var count: Int?
 
@@ -179,6 +191,8 @@ struct CaptureCommand: AsyncParsableCommand {
         o.timestampPrecision = (micro || precision == .micro) ? .microseconds : .nanoseconds
         o.filter = expression.isEmpty ? nil : expression
         o.optimizeFilter = !noOptimize
+        o.linkTypeName = linkTypeName
+        o.timestampTypeName = timestampTypeName
         o.helperPath = helper
         return o
     }
@@ -188,6 +202,7 @@ struct CaptureCommand: AsyncParsableCommand {
             let devices = try DevicesCommand.parse(helper.map { ["--helper", $0] } ?? [])
             return try await devices.run()
         }
+        if listLinkTypes || listTimestampTypes { return try await listChoices() }
         if let readFile {
             var read = try ReadCommand.parse(readArguments(file: readFile))
             return try await read.run()

@@ -50,12 +50,13 @@ final class SessionStateMachineTests: XCTestCase {
         ("filterSet", .filterSet),
         ("statistics", .statistics(WireStatistics(received: 1, droppedByKernel: 0, droppedByInterface: 0, sentByHelper: 1))),
         ("devices", .devices([])),
+        ("deviceDetails", .deviceDetails(WireDeviceDetails(linkTypes: [], timestampTypes: []))),
         ("program", .program(WireProgram(linkType: 1, instructions: [WireInstruction(code: 6, jt: 0, jf: 0, k: 1)]))),
         ("end", .end),
         ("error", .error(WireError(code: .filterInvalid, fatal: false, message: "bad"))),
         ("fatal", .error(WireError(code: .captureFailed, fatal: true, message: "down"))),
     ]
-    private static let kinds: [RequestKind?] = [nil, .open, .inject, .setFilter, .statistics, .close, .listDevices, .compileFilter]
+    private static let kinds: [RequestKind?] = [nil, .open, .inject, .setFilter, .statistics, .close, .listDevices, .describeDevice, .compileFilter]
 
     /// The legal transitions, written out: (state, frame, outstanding) → (action, next state).
     /// Everything not listed ends the session with a protocol violation.
@@ -72,13 +73,14 @@ final class SessionStateMachineTests: XCTestCase {
         case .idle, .capturing, .awaitingEnd:
             let accepted: [RequestKind: [String]] = [
                 .open: ["ready"], .inject: ["injected", "error"], .setFilter: ["filterSet", "error"],
-                .statistics: ["statistics"], .close: ["end"], .listDevices: ["devices"], .compileFilter: ["program", "error"],
+                .statistics: ["statistics"], .close: ["end"], .listDevices: ["devices"], .describeDevice: ["deviceDetails"],
+                .compileFilter: ["program", "error"],
             ]
             guard let kind, accepted[kind]?.contains(frame) == true else { return nil }
             switch frame {
             case "ready": return (.reply, .capturing)
             case "end": return (.reply, .exitingAfterEnd)
-            case "devices": return (.reply, .awaitingEnd)
+            case "devices", "deviceDetails": return (.reply, .awaitingEnd)
             default: return (.reply, state)
             }
         }

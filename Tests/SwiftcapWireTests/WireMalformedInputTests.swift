@@ -46,7 +46,7 @@ final class WireMalformedInputTests: XCTestCase {
         assertViolation([0xFF, 0xFF, 0xFF, 0xFF], .oversized, "length 0xFFFFFFFF")
         let over = UInt32(Wire.maxFrameLength + 1)
         assertViolation([UInt8(over >> 24), UInt8(over >> 16 & 0xFF), UInt8(over >> 8 & 0xFF), UInt8(over & 0xFF)], .oversized, "bound + 1")
-        for t: UInt8 in [0x00, 0x02, 0x17, 0x30, 0xFF] {
+        for t: UInt8 in [0x00, 0x02, 0x18, 0x30, 0xFF] {
             // Only length + type, no payload yet: the type alone is enough to reject.
             assertViolation([0, 0, 0, 9, t], .unknownType, "type \(t)")
         }

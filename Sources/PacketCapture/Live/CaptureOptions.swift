@@ -64,6 +64,13 @@ public struct CaptureOptions: Sendable {
     /// How long `open` may take, activation and the open filter's compile
     /// (with its name lookups) included. Past it: `.timedOut`.
     public var openTimeout: Duration = .seconds(30)
+    /// A link type by libpcap's name ("LINUX_SLL2", "EN10MB"), among those the
+    /// interface offers (`InterfaceDetails.linkTypes`); nil keeps its default (tcpdump -y).
+    public var linkTypeName: String?
+    /// A time stamp type by libpcap's name ("host", "adapter"), among
+    /// `InterfaceDetails.timestampTypes`; nil keeps the default (tcpdump -j). An
+    /// unsupported type is a warning (`LiveCapture.warning`), as in tcpdump.
+    public var timestampTypeName: String?
     /// Where the helper runs: `.local` (default), or `.ssh(...)` on another
     /// machine. `helperPath` applies to `.local` only; a remote helper's path is
     /// `SSHDestination.helperPath`.
@@ -125,7 +132,8 @@ public struct CaptureOptions: Sendable {
         let spec = try Self.filterSpec(filter ?? "", optimize: optimizeFilter, netmask: netmask, limit: filterLengthLimit)
         return OpenRequest(device: device, snapshotLength: UInt32(snapshotLength), promiscuous: promiscuous,
                            timeoutMode: mode, timeoutMilliseconds: ms, bufferSize: buffer, monitorMode: monitorMode,
-                           direction: direction.wire, timestampPrecision: timestampPrecision.wire, filter: spec)
+                           direction: direction.wire, timestampPrecision: timestampPrecision.wire,
+                           linkTypeName: linkTypeName ?? "", timestampTypeName: timestampTypeName ?? "", filter: spec)
     }
 
     /// Checks an interface name before it is sent to the helper (which checks

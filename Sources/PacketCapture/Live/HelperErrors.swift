@@ -39,13 +39,14 @@ extension CaptureError {
         case .protocolViolation:
             return make(.protocolViolation, "the helper at \(path) says the client broke the protocol: \(pcap); the helper and the client must come from the same swiftcap version")
         case .unsupported:
-            return make(.unsupported, "\(iface) does not support what was asked: \(pcap); monitor mode needs a wireless interface that supports it, so drop monitorMode for other interfaces")
+            let advice = pcap.contains("monitor mode") ? "; monitor mode needs a wireless interface that supports it, so drop monitorMode for other interfaces" : ""
+            return make(.unsupported, "\(iface) does not support what was asked: \(pcap)\(advice)")
         case .captureFailed:
             return make(.captureFailed, "capturing on \(iface) failed: \(pcap); the interface may have gone away or down, open the capture again")
         case .internal:
             return make(.helperInternalError, "the helper at \(path) reported an internal error: \(pcap); report this as a swiftcap bug")
         case .badRequest:
-            return make(.invalidArgument, "the helper at \(path) rejected the request: \(pcap); check the capture options")
+            return make(.invalidArgument, "the helper at \(path) rejected the request: \(pcap)" + (pcap.contains(";") ? "" : "; check the capture options"))
         case .interfaceNotUp:
             return make(.interfaceNotUp, "\(iface) is down (\(pcap)); bring it up with: ip link set \(context.interface ?? "IFACE") up")
         case .timestampPrecisionNotSupported:

@@ -10,7 +10,7 @@ enum SessionMode: Sendable {
 
 /// A request the client may send, and the replies it accepts (docs/PROTOCOL.md, "Sessions").
 enum RequestKind: Sendable {
-    case open, inject, setFilter, statistics, close, listDevices, compileFilter
+    case open, inject, setFilter, statistics, close, listDevices, describeDevice, compileFilter
 
     func accepts(_ reply: WireMessage) -> Bool {
         switch (self, reply) {
@@ -20,6 +20,7 @@ enum RequestKind: Sendable {
         case (.statistics, .statistics): true
         case (.close, .end): true
         case (.listDevices, .devices): true
+        case (.describeDevice, .deviceDetails): true
         case (.compileFilter, .program), (.compileFilter, .error): true
         default: false
         }
@@ -44,6 +45,7 @@ extension RequestKind {
         switch self {
         case .open: "CaptureOptions.openTimeout"
         case .listDevices: "the timeout parameter of NetworkDevice.all"
+        case .describeDevice: "the timeout parameter of InterfaceDetails.of"
         case .compileFilter: "the timeout parameter of FilterCompiler.compile"
         default: "CaptureOptions.requestTimeout"
         }

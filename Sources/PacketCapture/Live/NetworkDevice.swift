@@ -132,6 +132,8 @@ public struct NetworkDevice: Hashable, Sendable {
         switch reply {
         case .success(.devices(let devices)):
             return devices.map(NetworkDevice.init)
+        case .success(.error(let e)):
+            throw CaptureError.fromHelper(e, session.context)
         case .success(let other):
             throw CaptureError(.protocolViolation, "the helper answered listDevices with \(other.frameType); the helper and the client must come from the same swiftcap version", helperPath: session.helperPath)
         case .failure(let error):

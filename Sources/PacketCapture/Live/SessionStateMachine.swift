@@ -167,7 +167,7 @@ struct SessionStateMachine {
         switch message {
         case .ready: state = .capturing
         case .end: state = .exiting(deadline: saturatingAdd(now, Self.exitGracePeriod), after: .end)
-        case .devices: state = .awaitingEnd
+        case .devices, .deviceDetails: state = .awaitingEnd
         default: break
         }
         return .reply
