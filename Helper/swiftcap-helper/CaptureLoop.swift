@@ -95,6 +95,8 @@ final class CaptureLoop {
                 } catch {
                     reply(error)
                 }
+            case .injectBatch(let packets):
+                output.append(.injectedBatch(capture.inject(batch: packets)))
             case .setFilter(let spec):
                 do throws(HelperError) {
                     try capture.setFilter(spec, namesResolve: false)
@@ -119,7 +121,7 @@ final class CaptureLoop {
                 terminate(0)
             default:
                 fatal(HelperError(.protocolViolation,
-                                  "unexpected \(message.frameType) frame after ready (allowed: inject, setFilter, statisticsRequest, close)"),
+                                  "unexpected \(message.frameType) frame after ready (allowed: inject, injectBatch, setFilter, statisticsRequest, close)"),
                       output: output)
             }
             _ = output.writeSome()

@@ -176,6 +176,25 @@ final class LiveCapture {
         return UInt32(written)
     }
 
+    /// pcap_inject of each packet in order; every one is tried, failures are
+    /// counted and the first one's message kept.
+    func inject(batch packets: [[UInt8]]) -> WireInjectResult {
+        var result = WireInjectResult(sent: 0, bytes: 0, failed: 0, firstError: "")
+        for packet in packets {
+            let written = packet.withUnsafeBytes { pcap_inject(handle, $0.baseAddress, $0.count) }
+            if written >= 0 {
+                result.sent += 1
+                result.bytes += UInt64(written)
+            } else {
+                result.failed += 1
+                if result.firstError.isEmpty {
+                    result.firstError = "inject of \(packet.count) bytes on \(device) failed: \(String(cString: pcap_geterr(handle)))"
+                }
+            }
+        }
+        return result
+    }
+
     /// pcap_stats: packets received, dropped by the kernel, dropped by the interface.
     func statistics() throws(HelperError) -> pcap_stat {
         var stats = pcap_stat()

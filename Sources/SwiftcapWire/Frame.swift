@@ -44,6 +44,7 @@ public enum FrameType: UInt8, Sendable, CaseIterable {
     case listDevices = 0x15
     case compileFilter = 0x16
     case describeDevice = 0x17
+    case injectBatch = 0x18
 
     // helper → client
     case ready = 0x20
@@ -54,6 +55,7 @@ public enum FrameType: UInt8, Sendable, CaseIterable {
     case devices = 0x25
     case program = 0x26
     case deviceDetails = 0x27
+    case injectedBatch = 0x28
     case end = 0x2F
     case error = 0x7F
 }

@@ -268,6 +268,21 @@ public struct WireDeviceDetails: Equatable, Sendable {
     }
 }
 
+/// `injectedBatch`: what an `injectBatch` did. Every packet is tried; a failed
+/// one is counted and the first failure's pcap message kept.
+public struct WireInjectResult: Equatable, Sendable {
+    public var sent: UInt32
+    public var bytes: UInt64
+    public var failed: UInt32
+    public var firstError: String
+    public init(sent: UInt32, bytes: UInt64, failed: UInt32, firstError: String) {
+        self.sent = sent
+        self.bytes = bytes
+        self.failed = failed
+        self.firstError = firstError
+    }
+}
+
 /// Every frame of the protocol, decoded. Both sides use this one type, so the
 /// helper and the client cannot disagree on a layout.
 public enum WireMessage: Equatable, Sendable {
@@ -289,6 +304,9 @@ public enum WireMessage: Equatable, Sendable {
     /// `describeDevice`: what one interface offers (for -L and -J).
     case describeDevice(String)
     case deviceDetails(WireDeviceDetails)
+    /// `injectBatch`: several packets sent in order with one request (tcpreplay --topspeed).
+    case injectBatch([[UInt8]])
+    case injectedBatch(WireInjectResult)
     case end
     case error(WireError)
 
@@ -311,6 +329,8 @@ public enum WireMessage: Equatable, Sendable {
         case .program: .program
         case .describeDevice: .describeDevice
         case .deviceDetails: .deviceDetails
+        case .injectBatch: .injectBatch
+        case .injectedBatch: .injectedBatch
         case .end: .end
         case .error: .error
         }

@@ -81,6 +81,21 @@ extension WireMessage {
                                                  droppedByInterface: try r.u64("dropped by interface"), sentByHelper: try r.u64("sent")))
         case .describeDevice:
             message = .describeDevice(try r.string("device"))
+        case .injectBatch:
+            let count = Int(try r.u32("packet count"))
+            // Each packet needs its 4-byte length and at least one byte.
+            guard count >= 1, count <= r.remaining / 5 else { throw ProtocolViolation(.badField, "packet count \(count) does not fit the payload") }
+            var packets: [[UInt8]] = []
+            packets.reserveCapacity(count)
+            for _ in 0 ..< count {
+                let length = Int(try r.u32("packet length"))
+                guard length >= 1, length <= r.remaining else { throw ProtocolViolation(.badField, "packet length \(length) does not fit the payload") }
+                packets.append(try r.bytes(length, "packet"))
+            }
+            message = .injectBatch(packets)
+        case .injectedBatch:
+            message = .injectedBatch(WireInjectResult(sent: try r.u32("sent"), bytes: try r.u64("bytes"), failed: try r.u32("failed"),
+                                                      firstError: try r.string("first error")))
         case .deviceDetails:
             // Each choice needs at least 12 bytes: refuse counts the payload cannot hold.
             func choices(_ what: StaticString) throws(ProtocolViolation) -> [WireChoice] {

@@ -51,6 +51,11 @@ extension WireMessage {
             w.u32(n)
         case .statistics(let s):
             w.u64(s.received); w.u64(s.droppedByKernel); w.u64(s.droppedByInterface); w.u64(s.sentByHelper)
+        case .injectBatch(let packets):
+            w.u32(UInt32(packets.count))
+            for p in packets { w.u32(UInt32(p.count)); w.raw(p) }
+        case .injectedBatch(let r):
+            w.u32(r.sent); w.u64(r.bytes); w.u32(r.failed); w.string(r.firstError)
         case .describeDevice(let device):
             w.string(device)
         case .deviceDetails(let d):

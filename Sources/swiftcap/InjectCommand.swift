@@ -104,16 +104,30 @@ struct InjectCommand: AsyncParsableCommand {
                 throw mismatch(path, other, capture)
             }
             pacer.startPass()
+            // --topspeed: packets go in batches, one request (and one reply) per
+            // batch instead of per packet.
+            var batch = InjectBatch()
             do {
                 for try await packet in input.packets {
-                    if report.sent + report.failures >= limit { return }
-                    guard packet.linkType == capture.linkType else { throw mismatch(path, packet.linkType, capture) }
+                    if report.sent + report.failures + batch.packets.count >= limit { break }
+                    guard packet.linkType == capture.linkType else {
+                        await report.send(batch: &batch, on: capture)
+                        throw mismatch(path, packet.linkType, capture)
+                    }
+                    if topspeed {
+                        if !batch.fits(packet.bytes.count) { await report.send(batch: &batch, on: capture) }
+                        batch.append(packet.bytes)
+                        continue
+                    }
                     await pacer.wait(for: packet.timestamp)
                     await report.send(packet.bytes, on: capture)
                 }
             } catch let error as CaptureFileError {
+                await report.send(batch: &batch, on: capture)
                 throw Refusal(message: "\(error)")
             }
+            await report.send(batch: &batch, on: capture)
+            if report.sent + report.failures >= limit { return }
         }
     }
 
@@ -177,6 +191,23 @@ struct Pacer {
     }
 }
 
+/// Packets waiting to go to the helper in one `inject(batch:)`.
+struct InjectBatch {
+    var packets: [[UInt8]] = []
+    var bytes = 4
+    /// At most this many packets per request, so a batch goes out promptly.
+    static let maxPackets = 1024
+
+    func fits(_ size: Int) -> Bool {
+        packets.count < Self.maxPackets && bytes + 4 + size <= LiveCapture.maximumBatchBytes
+    }
+
+    mutating func append<C: Collection<UInt8>>(_ packet: C) {
+        packets.append(Array(packet))
+        bytes += 4 + packet.count
+    }
+}
+
 /// What `inject` did: printed at the end as tcpreplay prints its summary.
 struct InjectReport {
     var sent = 0
@@ -198,6 +229,25 @@ struct InjectReport {
             if firstError == nil { firstError = CLIMessages.describe(error) }
         }
         last = now
+    }
+
+    /// Sends what `batch` holds (if anything) and empties it.
+    mutating func send(batch: inout InjectBatch, on capture: LiveCapture) async {
+        guard !batch.packets.isEmpty else { return }
+        let now = clock.now
+        if first == nil { first = now }
+        do {
+            let result = try await capture.inject(batch: batch.packets)
+            sent += result.sent
+            bytes += result.bytes
+            failures += result.failed
+            if firstError == nil, let error = result.firstError { firstError = CLIMessages.describe(error) }
+        } catch {
+            failures += batch.packets.count
+            if firstError == nil { firstError = CLIMessages.describe(error) }
+        }
+        last = clock.now
+        batch = InjectBatch()
     }
 
     func print() {

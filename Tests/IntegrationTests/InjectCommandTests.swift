@@ -120,6 +120,64 @@ final class InjectCommandTests: XCTestCase {
         XCTAssertTrue(r.inject.stderr.contains("1 packets sent, 120 bytes, 0 failed"), r.inject.stderr)
     }
 
+    /// --topspeed sends in batches (one request per up to 1024 packets): a
+    /// file of 3000 frames arrives whole and in order.
+    func testTopSpeedBatchesArriveWholeInOrder() throws {
+        let veths = try VethLinks(links: 1)
+        defer { veths.cleanup() }
+        let sent = Self.frames(3000, tag: "top")
+        let file = try Self.file(sent)
+        let path = try makeTemporaryDirectory("sc9-inject-recv") + "/recv.pcapng"
+        // Small slots and a big buffer: an immediate-mode ring of 262144-byte slots holds only a few frames.
+        let capture = try startSwiftcapCapture(["-i", veths.links[0].peer, "--immediate-mode", "-s", "256", "-B", "32768", "-w", path,
+                                                "ether", "proto", "0x88b5"], namespace: veths.peerNamespace)
+        let inject = try runProcess(NetworkNamespacePair.exec(veths.captureNamespace, [try BuiltProducts.cli(), "inject", "--helper",
+                                                              try BuiltProducts.helper(), "-i", veths.links[0].local, "--topspeed", file]), timeout: 60)
+        usleep(500_000)
+        capture.send(SIGINT)
+        XCTAssertEqual(capture.wait(timeout: 10).status, 0)
+        XCTAssertEqual(inject.status, 0, inject.stderr)
+        XCTAssertTrue(inject.stderr.contains("3000 packets sent, 360000 bytes, 0 failed"), inject.stderr)
+        let got = try Self.received(path).map(\.bytes)
+        XCTAssertEqual(got.count, sent.count, "frames lost between the namespaces")
+        XCTAssertTrue(got == sent, "frames arrived changed or out of order")
+    }
+
+    /// The library's batch: every packet is tried, failures counted with the
+    /// first one's reason; a batch that cannot fit is refused before sending.
+    func testInjectBatchCountsFailuresAndRefusesWhatCannotFit() async throws {
+        try requireRoot()
+        var options = CaptureOptions()
+        options.helperPath = try BuiltProducts.helper()
+        options.filter = "less 1"
+        let capture = try await LiveCapture.open(interface: "lo", options: options)
+        let small = Self.frames(3)
+        let tooBig = [UInt8](repeating: 0, count: 70_000) // over lo's MTU: pcap_inject refuses it
+        let result = try await capture.inject(batch: [small[0], tooBig, small[1], small[2]])
+        XCTAssertEqual(result.sent, 3)
+        XCTAssertEqual(result.bytes, 3 * 120)
+        XCTAssertEqual(result.failed, 1)
+        XCTAssertEqual(result.firstError?.code, .injectFailed)
+        XCTAssertTrue(result.firstError?.message.contains("70000 bytes") == true, result.firstError?.message ?? "")
+        let cases: [(String, [[UInt8]])] = [
+            ("an empty packet", [small[0], []]),
+            ("over the batch size", Array(repeating: [UInt8](repeating: 1, count: 60_000), count: 5)),
+        ]
+        for (name, batch) in cases {
+            do {
+                _ = try await capture.inject(batch: batch)
+                XCTFail("\(name): accepted")
+            } catch {
+                XCTAssertEqual(error.code, .packetTooLarge, "\(name): \(error.message)")
+                XCTAssertTrue(error.message.contains("smaller batches"), error.message)
+            }
+        }
+        let empty = try await capture.inject(batch: [])
+        XCTAssertEqual(empty.sent, 0)
+        _ = try await capture.statistics() // the session survived
+        await capture.close()
+    }
+
     /// A file of another link type is refused before anything is sent.
     func testMismatchedLinkTypeIsRefusedBeforeSending() throws {
         let veths = try VethLinks(links: 1)

@@ -47,6 +47,7 @@ final class SessionStateMachineTests: XCTestCase {
         ("hello", .hello(Hello(libpcapVersion: "x"))),
         ("ready", .ready(Ready(linkType: 1, snapshotLength: 100, timestampPrecision: .nanoseconds, warning: ""))),
         ("injected", .injected(3)),
+        ("injectedBatch", .injectedBatch(WireInjectResult(sent: 1, bytes: 60, failed: 0, firstError: ""))),
         ("filterSet", .filterSet),
         ("statistics", .statistics(WireStatistics(received: 1, droppedByKernel: 0, droppedByInterface: 0, sentByHelper: 1))),
         ("devices", .devices([])),
@@ -56,7 +57,7 @@ final class SessionStateMachineTests: XCTestCase {
         ("error", .error(WireError(code: .filterInvalid, fatal: false, message: "bad"))),
         ("fatal", .error(WireError(code: .captureFailed, fatal: true, message: "down"))),
     ]
-    private static let kinds: [RequestKind?] = [nil, .open, .inject, .setFilter, .statistics, .close, .listDevices, .describeDevice, .compileFilter]
+    private static let kinds: [RequestKind?] = [nil, .open, .inject, .injectBatch, .setFilter, .statistics, .close, .listDevices, .describeDevice, .compileFilter]
 
     /// The legal transitions, written out: (state, frame, outstanding) → (action, next state).
     /// Everything not listed ends the session with a protocol violation.
@@ -72,7 +73,7 @@ final class SessionStateMachineTests: XCTestCase {
             return (.none, .exitingAfterEnd)
         case .idle, .capturing, .awaitingEnd:
             let accepted: [RequestKind: [String]] = [
-                .open: ["ready"], .inject: ["injected", "error"], .setFilter: ["filterSet", "error"],
+                .open: ["ready"], .inject: ["injected", "error"], .injectBatch: ["injectedBatch"], .setFilter: ["filterSet", "error"],
                 .statistics: ["statistics"], .close: ["end"], .listDevices: ["devices"], .describeDevice: ["deviceDetails"],
                 .compileFilter: ["program", "error"],
             ]

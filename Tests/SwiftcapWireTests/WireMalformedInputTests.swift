@@ -46,7 +46,7 @@ final class WireMalformedInputTests: XCTestCase {
         assertViolation([0xFF, 0xFF, 0xFF, 0xFF], .oversized, "length 0xFFFFFFFF")
         let over = UInt32(Wire.maxFrameLength + 1)
         assertViolation([UInt8(over >> 24), UInt8(over >> 16 & 0xFF), UInt8(over >> 8 & 0xFF), UInt8(over & 0xFF)], .oversized, "bound + 1")
-        for t: UInt8 in [0x00, 0x02, 0x18, 0x30, 0xFF] {
+        for t: UInt8 in [0x00, 0x02, 0x19, 0x30, 0xFF] {
             // Only length + type, no payload yet: the type alone is enough to reject.
             assertViolation([0, 0, 0, 9, t], .unknownType, "type \(t)")
         }
@@ -127,6 +127,11 @@ final class WireMalformedInputTests: XCTestCase {
         assertViolation(frame(FrameType.hello.rawValue, [0, 2, 0, 0, 0, 2, 0xC3, 0x28]), .badField, "invalid UTF-8")
         assertViolation(frame(FrameType.hello.rawValue, [0, 2, 0xFF, 0xFF, 0xFF, 0xFF, 0x41]), .truncated, "string claims 4 GiB")
         assertViolation(frame(FrameType.devices.rawValue, [0x10, 0, 0, 0]), .badField, "device count 2^28")
+        assertViolation(frame(FrameType.injectBatch.rawValue, [0, 0, 0, 0]), .badField, "inject batch of 0 packets")
+        assertViolation(frame(FrameType.injectBatch.rawValue, [0x10, 0, 0, 0, 0, 0, 0, 1, 7]), .badField, "inject batch count 2^28")
+        assertViolation(frame(FrameType.injectBatch.rawValue, [0, 0, 0, 1, 0, 0, 0, 0]), .badField, "inject batch packet of 0 bytes")
+        assertViolation(frame(FrameType.injectBatch.rawValue, [0, 0, 0, 1, 0, 0, 0, 9, 1, 2]), .badField, "inject batch packet longer than the payload")
+        assertViolation(frame(FrameType.deviceDetails.rawValue, [0x10, 0, 0, 0]), .badField, "link type count 2^28")
         assertViolation(frame(FrameType.program.rawValue, [0, 0, 0, 1, 0, 0, 0, 0]), .badField, "program with 0 instructions")
         assertViolation(frame(FrameType.program.rawValue, [0, 0, 0, 1, 0, 0, 0x10, 0x01] + Array(repeating: 0, count: 8 * 4097)),
                         .badField, "program with 4097 instructions")

@@ -41,9 +41,9 @@ public enum LoopbackTraffic {
         return p
     }
 
-    /// A free UDP port number on 127.0.0.1 (bound and released).
-    public static func freePort() -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+    /// A free UDP (or, with `tcp`, TCP) port number on 127.0.0.1 (bound and released).
+    public static func freePort(tcp: Bool = false) -> UInt16 {
+        let fd = socket(AF_INET, Int32((tcp ? SOCK_STREAM : SOCK_DGRAM).rawValue), 0)
         defer { close(fd) }
         var sin = sockaddr_in()
         sin.sin_family = sa_family_t(AF_INET)

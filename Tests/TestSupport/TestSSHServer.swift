@@ -40,7 +40,7 @@ public final class TestSSHServer: @unchecked Sendable {
         let authorized = directory + "/authorized_keys"
         try FileManager.default.copyItem(atPath: clientKey + ".pub", toPath: authorized)
         chmod(authorized, 0o644)
-        port = Int(try Self.freeTCPPort())
+        port = Int(LoopbackTraffic.freePort(tcp: true))
         let hostPublic = try String(contentsOfFile: hostKey + ".pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
         try "[127.0.0.1]:\(port) \(hostPublic)\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
         let config = directory + "/sshd_config"
@@ -113,19 +113,6 @@ public final class TestSSHServer: @unchecked Sendable {
             try runChecked(["/usr/sbin/useradd", "-r", "-M", "-d", "/nonexistent", "-s", "/bin/sh", name])
         }
         try runChecked(["/usr/sbin/usermod", "-s", "/bin/sh", "-p", "*", name])
-    }
-
-    static func freeTCPPort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestSupportError("socket: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr)
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return UInt16(bigEndian: sin.sin_port)
     }
 
     static func accepts(port: UInt16) -> Bool {

@@ -10,12 +10,13 @@ enum SessionMode: Sendable {
 
 /// A request the client may send, and the replies it accepts (docs/PROTOCOL.md, "Sessions").
 enum RequestKind: Sendable {
-    case open, inject, setFilter, statistics, close, listDevices, describeDevice, compileFilter
+    case open, inject, injectBatch, setFilter, statistics, close, listDevices, describeDevice, compileFilter
 
     func accepts(_ reply: WireMessage) -> Bool {
         switch (self, reply) {
         case (.open, .ready), (.open, .error): true
         case (.inject, .injected), (.inject, .error): true
+        case (.injectBatch, .injectedBatch): true
         case (.setFilter, .filterSet), (.setFilter, .error): true
         case (.statistics, .statistics): true
         case (.close, .end): true

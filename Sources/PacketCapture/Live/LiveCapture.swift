@@ -149,6 +149,40 @@ public final class LiveCapture: Sendable {
         }
     }
 
+    /// What `inject(batch:)` did.
+    public struct InjectResult: Sendable {
+        /// Packets the interface took, and their bytes.
+        public var sent: Int
+        public var bytes: Int
+        /// Packets pcap_inject refused; `firstError` says why the first one was.
+        public var failed: Int
+        public var firstError: CaptureError?
+    }
+
+    /// Sends `packets` in order with one request to the helper (pcap_inject of
+    /// each): the way to inject at top speed. Every packet is tried; failures
+    /// are counted, not thrown. At most 262144 bytes of packets per call, each
+    /// 1...262144 bytes (split larger sets over several calls).
+    /// - Throws: `.packetTooLarge` before anything is sent when a packet or the
+    ///   batch does not fit; the session's errors otherwise.
+    nonisolated(nonsending)
+    public func inject(batch packets: [[UInt8]]) async throws(CaptureError) -> InjectResult {
+        guard !packets.isEmpty else { return InjectResult(sent: 0, bytes: 0, failed: 0, firstError: nil) }
+        let total = packets.reduce(0) { $0 + 4 + $1.count } + 4
+        guard packets.allSatisfy({ !$0.isEmpty }), total <= LiveCapture.maximumBatchBytes else {
+            throw CaptureError(.packetTooLarge, "a batch to inject must hold packets of at least 1 byte and at most \(LiveCapture.maximumBatchBytes) bytes in all (this one: \(total)); send it in smaller batches", helperPath: helperPath)
+        }
+        switch try await session.request(.injectBatch(packets), .injectBatch).get() {
+        case .injectedBatch(let r):
+            let error = r.failed > 0 ? CaptureError.fromHelper(WireError(code: .injectFailed, fatal: false, message: r.firstError), session.context) : nil
+            return InjectResult(sent: Int(r.sent), bytes: Int(r.bytes), failed: Int(r.failed), firstError: error)
+        default: throw unexpectedReply()
+        }
+    }
+
+    /// The most bytes one `inject(batch:)` may carry, lengths included.
+    public static let maximumBatchBytes = Wire.maxPayloadLength
+
     /// Replaces the filter (pcap_setfilter). On failure the old filter stays and
     /// the error carries pcap's message.
     nonisolated(nonsending)
