@@ -14,6 +14,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "PacketCapture", targets: ["PacketCapture"]),
+        .library(name: "PacketDecoding", targets: ["PacketDecoding"]),
         .executable(name: "swiftcap", targets: ["swiftcap"]),
         .executable(name: "swiftcap-helper", targets: ["swiftcap-helper"]),
     ],
@@ -24,6 +25,14 @@ let package = Package(
         // MARK: Shared
 
         .target(name: "SwiftcapWire"),
+
+        // MARK: Decoding (any bytes; no dependency on the capture code)
+
+        .target(
+            name: "PacketDecoding",
+            // Non-escapable header views over RawSpan (`~Escapable`, `@_lifetime`).
+            swiftSettings: [.enableExperimentalFeature("Lifetimes")]
+        ),
 
         // MARK: Client side
 
@@ -36,6 +45,7 @@ let package = Package(
             name: "swiftcap",
             dependencies: [
                 "PacketCapture",
+                "PacketDecoding",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -63,6 +73,11 @@ let package = Package(
             dependencies: ["PacketCapture"],
             path: "bench/swiftcap-bench"
         ),
+        .executableTarget(
+            name: "swiftcap-decode-bench",
+            dependencies: ["PacketCapture", "PacketDecoding"],
+            path: "bench/decode-bench"
+        ),
 
         // MARK: Tests
 
@@ -73,6 +88,7 @@ let package = Package(
         ),
         .testTarget(name: "SwiftcapWireTests", dependencies: ["SwiftcapWire"]),
         .testTarget(name: "PacketCaptureTests", dependencies: ["PacketCapture", "TestSupport"], exclude: ["Samples"]),
+        .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding", "PacketCapture", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["PacketCapture", "SwiftcapWire", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

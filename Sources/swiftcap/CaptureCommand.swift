@@ -109,6 +109,9 @@ struct CaptureCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Stop after SECONDS seconds.", valueName: "seconds"))
     var duration: Double?
 
+    @OptionGroup(title: "Packet text (as tcpdump's)")
+    var display: OutputOptions
+
     @OptionGroup(title: "Ring buffers and autostop")
     var rotation: FileRotationOptions
 
@@ -231,11 +234,6 @@ struct CaptureCommand: AsyncParsableCommand {
         return arguments + (filter.isEmpty ? [] : ["--"] + filter)
     }
 
-    /// "SECONDS.NANOS caplen N len N"
-    static func summary(_ packet: Packet) -> String {
-        let ts = packet.timestamp.map(\.description) ?? "-"
-        return "\(ts) caplen \(packet.captureLength) len \(packet.wireLength)"
-    }
 }
 
 /// `-F FILE`: the filter expression in a file, as tcpdump reads it: `#` to the
@@ -286,6 +284,14 @@ final class Output: Sendable {
     func line(_ text: String) {
         buffer.withLock { b in
             b.append(contentsOf: text.utf8)
+            b.append(0x0A)
+            if flushEveryLine || b.count >= Self.threshold { Self.write(STDOUT_FILENO, &b) }
+        }
+    }
+
+    func line(_ utf8: [UInt8]) {
+        buffer.withLock { b in
+            b.append(contentsOf: utf8)
             b.append(0x0A)
             if flushEveryLine || b.count >= Self.threshold { Self.write(STDOUT_FILENO, &b) }
         }

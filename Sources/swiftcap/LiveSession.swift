@@ -85,7 +85,8 @@ struct LiveSession {
                                    policy: FlushPolicy(packetBuffered: command.packetBuffered,
                                                        afterEveryBatch: options.timeout == .immediate))
         let printer = Printer(mode: command.countOnly ? .none : (command.json ? .json : (command.writeFile != nil ? .none : .text)),
-                              names: captures.map(\.qualifiedName), several: captures.count > 1)
+                              names: captures.map(\.qualifiedName), several: captures.count > 1,
+                              text: TextPrinter(PacketPrinter(options: command.display)))
         let limit = min(command.count ?? Int.max, plan.stopAfterPackets ?? Int.max)
         let perInterface = Mutex([Int](repeating: 0, count: captures.count))
         let consumer = Task { () -> (Int, CaptureError?) in
@@ -230,17 +231,26 @@ struct Printer: Sendable {
     let names: [String]
     /// Several interfaces: text lines name the interface.
     let several: Bool
+    /// tcpdump-style lines (they keep per-connection state).
+    let text: TextPrinter
 
     func print(_ packet: Packet, to out: Output) {
         switch mode {
         case .none: return
         case .json: out.line(PacketJSON.line(for: packet, interfaceName: names[packet.interfaceIndex]))
         case .text:
+            let line = text.printer.line(packet)
             if several {
-                out.line(CaptureCommand.summary(packet) + " interface \(packet.interfaceIndex) \(names[packet.interfaceIndex])")
+                out.line(String(decoding: line, as: UTF8.self) + " interface \(packet.interfaceIndex) \(names[packet.interfaceIndex])")
             } else {
-                out.line(CaptureCommand.summary(packet))
+                out.line(line)
             }
         }
     }
+}
+
+/// The tcpdump-style printer of a capture; only the consumer task prints, one packet at a time.
+final class TextPrinter: @unchecked Sendable {
+    var printer: PacketPrinter
+    init(_ printer: PacketPrinter) { self.printer = printer }
 }

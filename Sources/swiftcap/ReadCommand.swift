@@ -61,6 +61,9 @@ struct ReadCommand: AsyncParsableCommand {
     @Flag(name: .customShort("l"), help: "Line-buffered output: each printed line is written at once.")
     var lineBuffered = false
 
+    @OptionGroup(title: "Packet text (as tcpdump's)")
+    var display: OutputOptions
+
     func validate() throws {
         if let maxPackets, maxPackets < 0 { throw ValidationError("-c needs a count of 0 or more") }
         if format != nil && output == nil { throw ValidationError("--format applies to -w; add -w OUT") }
@@ -138,6 +141,7 @@ struct ReadCommand: AsyncParsableCommand {
             }
         } else {
             let mode: PrintMode = count ? .none : json ? .json : writer != nil ? .none : .text
+            var printer = PacketPrinter(options: display)
             var pendingLinkType: LinkType?
             // pcapng→pcapng: copy the blocks that are not packets too (interfaces,
             // name resolution, statistics, ...), so nothing Wireshark shows is lost.
@@ -158,7 +162,7 @@ struct ReadCommand: AsyncParsableCommand {
                         switch mode {
                         case .none: break
                         case .json: out.line(PacketJSON.line(for: view.makePacket()))
-                        case .text: out.line(Self.textLine(view, pcapng: input.format == .pcapng))
+                        case .text: out.line(printer.line(view))
                         }
                         try writer?.write(view: view)
                         return true
@@ -200,15 +204,6 @@ struct ReadCommand: AsyncParsableCommand {
     }
 
     enum PrintMode { case none, json, text }
-
-    /// "SECONDS.NNNNNNNNN caplen N len N", as `capture` prints (ts "-" when the
-    /// block has none), then " linktype N interface N" for pcapng files.
-    static func textLine(_ view: PacketView, pcapng: Bool) -> String {
-        let ts = view.timestamp.map { $0.description } ?? "-"
-        var line = "\(ts) caplen \(view.captureLength) len \(view.wireLength)"
-        if pcapng { line += " linktype \(view.linkType.rawValue) interface \(view.interfaceIndex)" }
-        return line
-    }
 
     static func report(_ error: any Error) {
         if let error = error as? CaptureError { return report(CLIMessages.describe(error)) }
@@ -270,6 +265,12 @@ final class StandardOutput {
 
     func line(_ s: String) {
         buffer.append(contentsOf: s.utf8)
+        buffer.append(0x0A)
+        if flushEveryLine || buffer.count >= 1 << 16 { flush() }
+    }
+
+    func line(_ utf8: [UInt8]) {
+        buffer.append(contentsOf: utf8)
         buffer.append(0x0A)
         if flushEveryLine || buffer.count >= 1 << 16 { flush() }
     }

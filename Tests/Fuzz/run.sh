@@ -25,7 +25,7 @@ cd "$root"
 linker=()
 if [ -x "$(dirname "$(command -v "$swiftc")")/ld.lld" ]; then linker=(-use-ld=lld); fi
 
-targets=(${FUZZ_TARGETS:-wire-decoder bpf-interpreter pcap-reader pcapng-reader})
+targets=(${FUZZ_TARGETS:-wire-decoder bpf-interpreter pcap-reader pcapng-reader packet-decoder})
 
 # Per target: module sources, extra flags, -max_len, corpus folder.
 # The targets are the folders here except corpus/, out/ and reader-common/ (shared code).
@@ -35,18 +35,21 @@ sources() {
         bpf-interpreter) echo Sources/PacketCapture/BPF/*.swift Sources/PacketCapture/Packet.swift ;;
         pcap-reader | pcapng-reader)
             echo Sources/PacketCapture/Files/*.swift Sources/PacketCapture/Packet.swift Tests/Fuzz/reader-common/*.swift ;;
+        packet-decoder) echo Sources/PacketDecoding/*.swift ;;
     esac
 }
 # The module the sources belong to: some refer to their own module by name.
 module() {
     case $1 in
         wire-decoder) echo SwiftcapWire ;;
+        packet-decoder) echo PacketDecoding ;;
         *) echo PacketCapture ;;
     esac
 }
 flags() {
     case $1 in
         bpf-interpreter) echo -import-objc-header Tests/Fuzz/bpf-interpreter/libpcap-bridge.h -lpcap ;;
+        packet-decoder) echo -enable-experimental-feature Lifetimes ;;
     esac
 }
 max_len() {

@@ -76,7 +76,7 @@ final class CLIOutputTests: XCTestCase {
             for i in 0 ..< 3 {
                 let start = Date()
                 try sendMarkers(["live\(i)"], port: port, size: 80)
-                // tcpdump: "... UDP, length 80"; read: "... caplen 122 len 122 ...".
+                // tcpdump and read both print "... UDP, length 80".
                 let shown = waitUntil(timeout: 2) {
                     pipeline.stdout.split(separator: "\n").count > i
                 }
@@ -127,7 +127,7 @@ final class CLIOutputTests: XCTestCase {
         let port = LoopbackTraffic.freePort()
         let cli = try startSwiftcapCapture(["-i", "lo", "-l", "udp", "port", "\(port)"])
         try LoopbackTraffic.sendUDP(port: port, payload: LoopbackTraffic.payload("l", size: 80), count: 1)
-        let seen = waitUntil(timeout: 2) { cli.stdout.contains(" caplen 122 len 122\n") }
+        let seen = waitUntil(timeout: 2) { cli.stdout.contains(": UDP, length 80\n") }
         cli.send(SIGINT)
         let r = cli.wait(timeout: 10)
         XCTAssertEqual(r.status, 0, r.stderr)

@@ -36,11 +36,12 @@ final class CLITests: XCTestCase {
         let lines = r.stdout.split(separator: "\n")
         XCTAssertEqual(lines.count, 5, r.stdout)
         for line in lines {
-            // "SECONDS.NNNNNNNNN caplen 142 len 142"
+            // tcpdump's line: "HH:MM:SS.UUUUUU IP 127.0.0.1.SPORT > 127.0.0.1.PORT: UDP, length 100"
             let fields = line.split(separator: " ")
-            XCTAssertEqual(fields.count, 5, String(line))
-            XCTAssertEqual(fields.first?.split(separator: ".").last?.count, 9, String(line))
-            XCTAssertEqual(Array(fields.dropFirst()), ["caplen", "142", "len", "142"])
+            XCTAssertEqual(fields.count, 8, String(line))
+            XCTAssertEqual(fields.first?.split(separator: ".").last?.count, 6, String(line))
+            XCTAssertEqual(Array(fields.dropFirst()).prefix(2), ["IP", fields[2]])
+            XCTAssertEqual(Array(fields.suffix(4)), ["127.0.0.1.\(port):", "UDP,", "length", "100"], String(line))
         }
         let c = counters(r.stderr)
         XCTAssertEqual(c.captured, 5)

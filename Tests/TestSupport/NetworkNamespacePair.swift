@@ -19,12 +19,13 @@ public final class NetworkNamespacePair: @unchecked Sendable {
 
     nonisolated(unsafe) private static var counter = 0
 
-    public init() throws {
+    /// `prefix` starts both namespace names (tests of one area can use their own).
+    public init(prefix: String = "swiftcap") throws {
         try requireRoot("it creates network namespaces and a veth pair")
         Self.counter += 1
         let tag = "\(getpid() % 100_000)x\(Self.counter)"
-        namespaceA = "swiftcapA\(tag)"
-        namespaceB = "swiftcapB\(tag)"
+        namespaceA = "\(prefix)A\(tag)"
+        namespaceB = "\(prefix)B\(tag)"
         interfaceA = "scA\(tag)"  // at most 15 bytes
         interfaceB = "scB\(tag)"
         let subnet = (Int(getpid()) + Self.counter * 7) % 250 + 1

@@ -1,0 +1,70 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `swiftcap read` with tcpdump's output flags prints what `tcpdump -r` prints,
+/// whole output compared, on TCP, ICMP, ICMPv6 and ARP packets (taken out of the
+/// committed samples, the shared corpus and the loopback capture by tcpdump itself).
+final class OutputFlagTests: XCTestCase {
+    static let supported = "tcp or icmp or icmp6 or arp"
+    /// -v: tcpdump prints neighbor-discovery options and ICMP errors' inner packets on
+    /// extra lines swiftcap does not print.
+    static let verboseSupported = "(ip and (tcp or icmp[0] == 0 or icmp[0] == 8)) or (ip6 and tcp) or (icmp6 and (ip6[40] == 128 or ip6[40] == 129))"
+
+    func inputs(filter: String) throws -> [String] {
+        let dir = try makeTemporaryDirectory("sc8-flags")
+        let sources = [CaptureCorpus.packageRoot.path + "/Tests/PacketCaptureTests/Samples/tcpdump-us.pcap",
+                       CaptureCorpus.packageRoot.path + "/Tests/PacketCaptureTests/Samples/raw-ip.pcapng",
+                       CaptureCorpus.packageRoot.deletingLastPathComponent().path + "/shared/corpus/libpcap-tests/filter/gateway_or_not.pcap"]
+            + (try CaptureCorpus.generated())
+        return try sources.enumerated().map { i, source in
+            let out = "\(dir)/\(i).pcap"
+            try runChecked(["/usr/bin/tcpdump", "-r", source, "-w", out, filter])
+            return out
+        }
+    }
+
+    func assertSameAsTcpdump(_ flags: [String], filter: String = supported) throws {
+        let cli = try BuiltProducts.cli()
+        for file in try inputs(filter: filter) {
+            let theirs = try runProcess(["/usr/bin/tcpdump", "-n"] + flags + ["-r", file], environment: ["TZ": "UTC"])
+            let ours = try runProcess([cli, "read", file, "-n"] + flags, environment: ["TZ": "UTC"])
+            XCTAssertEqual(ours.status, 0, ours.stderr)
+            XCTAssertFalse(theirs.stdout.isEmpty, "no packets in \(file)")
+            let a = theirs.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+            let b = ours.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+            XCTAssertEqual(a.count, b.count, "\(flags) \(file): line count")
+            for (i, (x, y)) in zip(a, b).enumerated() where x != y {
+                XCTFail("\(flags) \(file) line \(i + 1):\n tcpdump:  \(x)\n swiftcap: \(y)")
+                break
+            }
+        }
+    }
+
+    func testLinkHeader() throws { try assertSameAsTcpdump(["-e"]) }
+    func testTimestampFormats() throws {
+        for flag in ["-t", "-tt", "-ttt", "-tttt", "-ttttt"] { try assertSameAsTcpdump([flag]) }
+    }
+    func testHexAndASCIIDumps() throws {
+        for flag in ["-x", "-xx", "-X", "-XX", "-A"] { try assertSameAsTcpdump([flag]) }
+    }
+    func testVerbose() throws { try assertSameAsTcpdump(["-v"], filter: Self.verboseSupported) }
+    func testAbsoluteSequenceNumbers() throws { try assertSameAsTcpdump(["-S"]) }
+    func testQuietWithLinkHeader() throws { try assertSameAsTcpdump(["-q", "-e"]) }
+
+    /// Bad flag use gets a clear message and exit status 64 (ArgumentParser's usage error).
+    ///
+    /// | arguments | message mentions |
+    /// |---|---|
+    /// | -tttttt | -t can be given at most five times |
+    /// | -xxx | -x and -X can be given at most twice |
+    func testBadFlags() throws {
+        let cli = try BuiltProducts.cli()
+        let sample = CaptureCorpus.packageRoot.path + "/Tests/PacketCaptureTests/Samples/tcpdump-us.pcap"
+        for (flag, message) in [("-tttttt", "at most five times"), ("-xxx", "at most twice")] {
+            let r = try runProcess([cli, "read", sample, flag])
+            XCTAssertEqual(r.status, 64, flag)
+            XCTAssertTrue(r.stderr.contains(message), "\(flag): \(r.stderr)")
+        }
+    }
+}
