@@ -21,6 +21,9 @@ final class CLIMessageTests: XCTestCase {
         let costly = dir + "/costly.filter"
         // About 3.5 KB, inside the length limit, but far past the compile budget optimized.
         try (1 ... 300).map { "port \($0)" }.joined(separator: " or ").write(toFile: costly, atomically: true, encoding: .utf8)
+        // 100 ports: cheap unoptimized (0.2 s) but over the kernel's 4096 instructions.
+        let wide = dir + "/wide.filter"
+        try (1 ... 100).map { "port \($0)" }.joined(separator: " or ").write(toFile: wide, atomically: true, encoding: .utf8)
         let long = dir + "/long.filter"
         try String(repeating: "udp or ", count: 1300).appending("udp").write(toFile: long, atomically: true, encoding: .utf8)
         let helper = try BuiltProducts.helper()
@@ -49,7 +52,7 @@ final class CLIMessageTests: XCTestCase {
 
         // -O skips the optimizer: this chain then compiles fast but too big for
         // the kernel, which the message says (briefly: the expression is cut).
-        let unoptimized = try runProcess([try BuiltProducts.cli(), "read", "--helper", helper, "-O", "--count", Self.sample, "-F", costly])
+        let unoptimized = try runProcess([try BuiltProducts.cli(), "read", "--helper", helper, "-O", "--count", Self.sample, "-F", wide])
         XCTAssertNotEqual(unoptimized.status, 0)
         XCTAssertTrue(unoptimized.stderr.contains("instructions; the kernel accepts 1...4096"), unoptimized.stderr)
         XCTAssertLessThan(unoptimized.stderr.count, 600, "the whole expression was repeated: \(unoptimized.stderr)")

@@ -53,7 +53,7 @@ extension CaptureError {
             return make(.timestampPrecisionNotSupported, "\(iface) cannot deliver the requested timestamp precision (\(pcap)); use timestampPrecision: .microseconds")
         case .filterTooComplex:
             let expr = context.filter.map { "filter \"\(shortened($0))\"" } ?? "the filter"
-            return make(.filterTooComplex, "\(expr) is too costly to compile: \(pcap) (optimize: false skips the optimizer)")
+            return make(.filterTooComplex, "\(expr) is too costly to compile: \(pcap) (with optimize: false, or CaptureOptions.optimizeFilter = false)")
         }
     }
 
