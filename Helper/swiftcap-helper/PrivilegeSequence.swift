@@ -2,7 +2,7 @@ import CSwiftcapHelper
 import Glibc
 import SwiftcapWire
 
-/// `swiftcap-helper [--keep-net-admin]`
+/// `swiftcap-helper [--keep-net-admin] [--ssh-connection "CLIENT PORT SERVER PORT"]` (main.swift)
 struct Options {
     /// Keep CAP_NET_ADMIN (if held) until an `open` asking for monitor mode.
     var keepNetAdmin = false
@@ -116,6 +116,7 @@ enum PrivilegeSequence {
         case .describeDevice(let name):
             // Listing link types needs an activated handle: CAP_NET_RAW, on an
             // interface checked as for open; the handle is closed before the lock-down.
+            try System.setCapabilities(exactly: keep.filter { $0 != .netAdmin }) // CAP_NET_ADMIN is for monitor mode only
             let details = try describeDevice(name)
             try System.setCapabilities(exactly: [])
             try lockDown(keepingDescriptor: nil)
