@@ -20,6 +20,7 @@ import XCTest
 /// | device      | bluetooth0, bluetooth-monitor, usbmon0, nflog, nfqueue:3       | unsupported                       |
 /// | device      | "", 16 bytes, a/b, lo:1, "lo\n", ".."                          | noSuchDevice                      |
 /// | device      | nosuchif0 (valid but absent)                                   | noSuchDevice                      |
+/// | device      | every row above through describeDevice (tcpdump -L) as well    | the same error, nothing runs      |
 /// | environment | DBUS_SESSION_BUS_ADDRESS, LD_PRELOAD-free vars, LOCALDOMAIN... | empty after step 1                |
 /// | filter      | host and port names at open                                    | resolved with no capability held  |
 /// | filter      | 16 KB chain of `or`ed ports at open, setFilter, compile        | filterTooComplex within budget    |
@@ -73,6 +74,10 @@ final class PrivilegeBoundaryTests: XCTestCase {
             XCTAssertTrue(error.message.contains(c.says), "\(c.device): \(error.message)")
             XCTAssertFalse(outcome.frames.contains { if case .ready = $0 { true } else { false } }, "\(c.device) was opened")
             XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "\(c.device): the helper ran a program")
+            // describeDevice (tcpdump -L) activates an interface too: the same check.
+            let described = try RawHelper.run(helper, [.describeDevice(c.device)], as: Self.user, environment: environment)
+            XCTAssertEqual(described.error?.code, c.code, "describeDevice \(c.device): \(described.frames)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "describeDevice \(c.device): the helper ran a program")
         }
 
         // The CLI as the reproduction ran it, and the library as root.
