@@ -146,12 +146,19 @@ enum HexDump {
     }
 
     /// `-A`: printable bytes, tabs, spaces and newlines as they are, others as dots.
+    ///
+    /// A carriage return prints as a dot only where tcpdump's `ascii_print` prints one:
+    /// when at least two bytes follow it and the next is not a newline.
     static func appendASCII(_ bytes: RawSpan, to out: inout TextLine) {
         out += "\n"
         var i = 0
         while i < bytes.byteCount {
             let c = bytes.u8(i)
-            if c == 0x0D && i + 1 < bytes.byteCount && bytes.u8(i + 1) == 0x0A { i += 1; continue }
+            if c == 0x0D {
+                if bytes.byteCount - i - 1 > 1 && bytes.u8(i + 1) != 0x0A { out.append(byte: 0x2E) }
+                i += 1
+                continue
+            }
             out.append(byte: (c > 0x20 && c < 0x7F) || c == 0x09 || c == 0x20 || c == 0x0A ? c : 0x2E)
             i += 1
         }

@@ -24,9 +24,9 @@ final class OutputFlagTests: XCTestCase {
         }
     }
 
-    func assertSameAsTcpdump(_ flags: [String], filter: String = supported) throws {
+    func assertSameAsTcpdump(_ flags: [String], filter: String = supported, files: [String]? = nil) throws {
         let cli = try BuiltProducts.cli()
-        for file in try inputs(filter: filter) {
+        for file in try files ?? inputs(filter: filter) {
             let theirs = try runProcess(["/usr/bin/tcpdump", "-n"] + flags + ["-r", file], environment: ["TZ": "UTC"])
             let ours = try runProcess([cli, "read", file, "-n"] + flags, environment: ["TZ": "UTC"])
             XCTAssertEqual(ours.status, 0, ours.stderr)
@@ -47,6 +47,25 @@ final class OutputFlagTests: XCTestCase {
     }
     func testHexAndASCIIDumps() throws {
         for flag in ["-x", "-xx", "-X", "-XX", "-A"] { try assertSameAsTcpdump([flag]) }
+    }
+    /// tcpdump's `-A` drops a carriage return before a newline, at the end of a packet
+    /// and one byte before it, and prints a dot for the others: payloads that end in
+    /// each of those ways (a loopback capture hits them only by chance).
+    func testASCIICarriageReturns() throws {
+        let payloads: [[UInt8]] = [Array("A\rB".utf8), Array("A\r".utf8), Array("A\rBC".utf8), Array("A\r\n".utf8),
+                                   Array("A\r\rB".utf8), Array("\rAB\r\n\r".utf8), Array("AB\r\r".utf8), Array("\r".utf8)]
+        var file: [UInt8] = [0xD4, 0xC3, 0xB2, 0xA1, 2, 0, 4, 0] + [UInt8](repeating: 0, count: 8) + [0xFF, 0xFF, 0, 0, 101, 0, 0, 0]
+        func le32(_ v: Int) -> [UInt8] { (0..<4).map { UInt8((v >> ($0 * 8)) & 0xFF) } }
+        for (i, payload) in payloads.enumerated() {
+            let udpLength = 8 + payload.count
+            let ip: [UInt8] = [0x45, 0, 0, UInt8(20 + udpLength), 0, 1, 0, 0, 64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1]
+            let udp: [UInt8] = [0x03, 0xE8, 0x07, 0xD0, 0, UInt8(udpLength), 0, 0]
+            let packet = ip + udp + payload
+            file += le32(i) + le32(0) + le32(packet.count) + le32(packet.count) + packet
+        }
+        let path = try makeTemporaryDirectory("sc8-cr") + "/cr.pcap"
+        try Data(file).write(to: URL(fileURLWithPath: path))
+        try assertSameAsTcpdump(["-A"], files: [path])
     }
     func testVerbose() throws { try assertSameAsTcpdump(["-v"], filter: Self.verboseSupported) }
     func testAbsoluteSequenceNumbers() throws { try assertSameAsTcpdump(["-S"]) }
