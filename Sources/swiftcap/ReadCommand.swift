@@ -95,18 +95,13 @@ struct ReadCommand: AsyncParsableCommand {
         } else {
             expression = filter.joined(separator: " ")
         }
-        var filterState = FilterState(active: !expression.isEmpty)
-        if filterState.active && input.linkTypesAreComplete {
-            let linkTypes = input.linkTypes()
-            do {
-                let programs = try await FilterCompiler.compile(
-                    expression, linkTypes: linkTypes, snapshotLength: 262_144, optimize: !noOptimize, netmask: nil,
-                    byteSwapped: input.isByteSwapped, helperPath: helper)
-                filterState.add(programs, for: linkTypes)
-            } catch {
-                Self.report(error)
-                throw ExitCode(1)
-            }
+        // Compiled before -w creates anything, so a bad filter leaves no file behind.
+        let filter = PacketFilter(expression, optimize: !noOptimize, helperPath: helper)
+        do {
+            try await filter.prepare(for: input)
+        } catch {
+            Self.report(error)
+            throw ExitCode(1)
         }
 
         var writer: CaptureFileWriter?
@@ -131,7 +126,7 @@ struct ReadCommand: AsyncParsableCommand {
         var matched = 0
         var failure: (any Error)?
 
-        if !filterState.active && writer == nil && count && limit == Int.max {
+        if filter.matchesEverything && writer == nil && count && limit == Int.max {
             // The benchmarked path: the synchronous walk over the mapped file,
             // every record checked, no view handed out, nothing allocated.
             do {
@@ -142,22 +137,16 @@ struct ReadCommand: AsyncParsableCommand {
         } else {
             let mode: PrintMode = count ? .none : json ? .json : writer != nil ? .none : .text
             var printer = PacketPrinter(options: display)
-            var pendingLinkType: LinkType?
-            // pcapng→pcapng: copy the blocks that are not packets too (interfaces,
-            // name resolution, statistics, ...), so nothing Wireshark shows is lost.
-            let otherBlocks: ((PcapngBlockView) throws -> Void)? = writer.map { w in { try w.write(block: $0) } }
-            repeat {
-                pendingLinkType = nil
-                do {
-                    try input.readPackets(otherBlocks: otherBlocks, while: { view in
+            do {
+                // pcapng→pcapng: the blocks that are not packets are copied too
+                // (interfaces, name resolution, statistics, ...), so nothing
+                // Wireshark shows is lost.
+                try await input.forEachRecord(matching: filter) { record in
+                    switch record {
+                    case .block(let block):
+                        try writer?.write(block: block)
+                    case .packet(let view):
                         if matched >= limit { return false }
-                        if filterState.active {
-                            guard let verdict = filterState.accepts(view) else {
-                                pendingLinkType = view.linkType   // a new link type in a stream: compile first
-                                return false
-                            }
-                            if !verdict { return true }
-                        }
                         matched += 1
                         switch mode {
                         case .none: break
@@ -165,26 +154,12 @@ struct ReadCommand: AsyncParsableCommand {
                         case .text: out.line(printer.line(view))
                         }
                         try writer?.write(view: view)
-                        return true
-                    })
-                } catch {
-                    failure = error
-                }
-                if let linkType = pendingLinkType, failure == nil {
-                    // A pcapng stream declared a new link type: compile for it (and any
-                    // other new one), then resume with the packet that stopped the walk.
-                    let known = input.linkTypes().contains(linkType) ? input.linkTypes() : input.linkTypes() + [linkType]
-                    let missing = known.filter { !filterState.knows($0) }
-                    do {
-                        let programs = try await FilterCompiler.compile(
-                            expression, linkTypes: missing, snapshotLength: 262_144, optimize: !noOptimize, netmask: nil,
-                            byteSwapped: input.isByteSwapped, helperPath: helper)
-                        filterState.add(programs, for: missing)
-                    } catch {
-                        failure = error
                     }
+                    return true
                 }
-            } while pendingLinkType != nil && failure == nil
+            } catch {
+                failure = error
+            }
         }
 
         if count { out.line(String(matched)) }
@@ -221,35 +196,6 @@ struct ReadCommand: AsyncParsableCommand {
                 done += n
             }
         }
-    }
-}
-
-/// Compiled filter programs by link type; a link type mapped to nil rejects everything.
-struct FilterState {
-    let active: Bool
-    private var programs: [LinkType: BPFProgram?] = [:]
-    private var lastLinkType: LinkType?
-    private var lastProgram: BPFProgram?
-
-    init(active: Bool) { self.active = active }
-
-    func knows(_ linkType: LinkType) -> Bool { programs[linkType] != nil }
-
-    mutating func add(_ compiled: [LinkType: BPFProgram], for linkTypes: [LinkType]) {
-        for linkType in linkTypes { programs[linkType] = .some(compiled[linkType]) }
-        for (linkType, program) in compiled { programs[linkType] = .some(program) }
-        lastLinkType = nil
-    }
-
-    /// true/false, or nil when no program exists for the view's link type yet.
-    mutating func accepts(_ view: PacketView) -> Bool? {
-        if view.linkType != lastLinkType {
-            guard let entry = programs[view.linkType] else { return nil }
-            lastLinkType = view.linkType
-            lastProgram = entry
-        }
-        guard let program = lastProgram else { return false }
-        return program.run(view.bytes, wireLength: view.wireLength) != 0
     }
 }
 

@@ -440,14 +440,17 @@ final class FilesRoundTripTests: TemporaryDirectoryTestCase {
             let copy = try CaptureFile(path: p)
             var events: [String] = []
             var secrets: [UInt8] = []
-            try copy.readPackets(otherBlocks: { block in
-                XCTAssertFalse(block.isByteSwapped)
-                events.append("\(block.sectionIndex):0x" + String(block.type, radix: 16))
-                if block.type == 0x0A { secrets = Array(block.bytes[8..<21]) }
-            }, while: { view in
-                events.append("\(view.sectionIndex):packet\(view.interfaceIndex)")
+            try copy.forEachRecord { record in
+                switch record {
+                case .block(let block):
+                    XCTAssertFalse(block.isByteSwapped)
+                    events.append("\(block.sectionIndex):0x" + String(block.type, radix: 16))
+                    if block.type == 0x0A { secrets = Array(block.bytes[8..<21]) }
+                case .packet(let view):
+                    events.append("\(view.sectionIndex):packet\(view.interfaceIndex)")
+                }
                 return true
-            })
+            }
             // The unknown block type survives only when its byte order needs no change.
             // A section's interfaces are declared together, before its other blocks.
             let unknown = big == hostIsLittle ? [] : ["0:0x12345678"]
@@ -630,11 +633,8 @@ final class FilesRoundTripTests: TemporaryDirectoryTestCase {
         XCTAssertTrue(file.isStream)
         XCTAssertFalse(file.linkTypesAreComplete)
         var first: [Int] = []
-        try file.readPackets(while: { view in
-            if view.captureLength == 15 { return false }   // stop before the 6th packet
-            first.append(view.captureLength)
-            return true
-        })
+        var views = file.makePacketIterator()
+        while first.count < 5, let view = try views.next() { first.append(view.captureLength) }
         XCTAssertEqual(first, [10, 11, 12, 13, 14])
         XCTAssertEqual(file.linkTypes(), [.ethernet])
         var rest: [Int] = []
@@ -648,7 +648,10 @@ final class FilesRoundTripTests: TemporaryDirectoryTestCase {
     func testMappedFilesRestartOnEveryWalk() throws {
         let file = try CaptureFile(path: FilesSupport.sample("mergecap-mixed.pcapng"))
         var a = 0, b = 0
-        try file.readPackets(while: { _ in a += 1; return a < 3 })
+        try file.forEachRecord { record in
+            if case .packet = record { a += 1 }
+            return a < 3
+        }
         try file.forEachPacket { _ in b += 1 }
         XCTAssertEqual(a, 3)
         XCTAssertEqual(b, 10)

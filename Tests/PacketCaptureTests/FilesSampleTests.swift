@@ -74,12 +74,10 @@ final class FilesSampleTests: XCTestCase {
         let arp: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x06, 0x00, 0x01]
         for name in ["tcpdump-us.pcap", "text2pcap-ns.pcapng", "mergecap-mixed.pcapng", "editcap-snap64.pcap"] {
             let file = try CaptureFile(path: FilesSupport.sample(name))
-            var first: [UInt8] = []
-            try file.readPackets(while: { view in
-                first = Array(view.bytes.prefix(16))
-                XCTAssertEqual(view.makePacket().bytes.count, 42)
-                return false
-            })
+            var views = file.makePacketIterator()
+            let view = try XCTUnwrap(views.next(), name)
+            let first = Array(view.bytes.prefix(16))
+            XCTAssertEqual(view.makePacket().bytes.count, 42)
             XCTAssertEqual(first, arp, name)
         }
     }

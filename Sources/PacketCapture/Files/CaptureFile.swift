@@ -15,11 +15,16 @@ import Darwin
 /// ```swift
 /// let file = try CaptureFile(path: "in.pcapng")
 /// try file.forEachPacket { view in count += view.wireLength }   // no allocation per packet
+/// var views = file.makePacketIterator()                          // the same, pulled
+/// while let view = try views.next() { ... }
 /// for try await packet in file.packets { ... }                   // copies, in batches
+/// let tcp = PacketFilter("tcp")                                  // compiled by the helper
+/// try await file.forEachPacket(matching: tcp) { view in ... }
 /// ```
 ///
 /// A mapped file can be walked any number of times, each walk from the start.
-/// A stream can be walked once: a later walk continues where the last stopped.
+/// A stream can be walked once: a later walk continues after the last record
+/// the previous one handed out.
 ///
 /// A damaged file yields every complete packet, then throws `CaptureFileError`
 /// with the offset of the damage.
@@ -41,14 +46,25 @@ public final class CaptureFile {
     let log = SectionLog()
     private var scanned = false
     /// A stream's reading position, kept between walks.
-    private var streamWalker: Walker?
-    private var streamFailure: CaptureFileError?
+    var streamWalker: Walker?
+    var streamFailure: CaptureFileError?
     /// Keeps the walkers' read-ahead loads observable (see `ByteWindow.touch`).
-    private var touched: UInt8 = 0
+    var touched: UInt8 = 0
+    /// Where the async APIs read a stream (see `StreamReadExecutor`).
+    private var readExecutor: StreamReadExecutor?
 
-    enum Walker {
-        case pcap(PcapWalker)
-        case pcapng(PcapngWalker)
+    /// nil for a mapped file (reading it does not block); for a stream, the
+    /// executor whose thread does the blocking reads, started on first use.
+    func streamReadExecutor() throws(CaptureFileError) -> StreamReadExecutor? {
+        guard isStream else { return nil }
+        if let readExecutor { return readExecutor }
+        let started = try StreamReadExecutor.start(for: displayName)
+        readExecutor = started
+        return started
+    }
+
+    deinit {
+        readExecutor?.shutdown()
     }
 
     /// Opens `path`; "-" reads standard input as a stream.
@@ -131,128 +147,6 @@ public final class CaptureFile {
                 throw error.with(path: displayName)
             }
         }
-    }
-
-    // MARK: Walking
-
-    /// Calls `body` with every packet, in file order. `body` must not keep the
-    /// view (or its `bytes`) after it returns: copy with `makePacket()`.
-    ///
-    /// - Throws: `CaptureFileError` after delivering every complete packet of a
-    ///   damaged file; whatever `body` throws.
-    public func forEachPacket(_ body: (PacketView) throws -> Void) throws {
-        try walk { view in
-            try body(view)
-            return true
-        }
-    }
-
-    /// Like `forEachPacket(_:)`, but stops at the first packet for which `body`
-    /// returns false. That packet counts as not read: on a stream, the next walk
-    /// starts with it (so a caller can stop, do async work such as compiling a
-    /// filter for a new link type, and resume).
-    ///
-    /// With `otherBlocks`, the pcapng blocks that are not packets (section and
-    /// interface headers, name resolution, statistics, decryption secrets,
-    /// custom and unknown blocks) go to it, in file order between the packets:
-    /// `CaptureFileWriter.write(block:)` copies them.
-    public func readPackets(otherBlocks: ((PcapngBlockView) throws -> Void)? = nil,
-                            while body: (PacketView) throws -> Bool) throws {
-        try walk(otherBlocks: otherBlocks, body)
-    }
-
-    private func walk(otherBlocks: ((PcapngBlockView) throws -> Void)? = nil,
-                      _ body: (PacketView) throws -> Bool) throws {
-        var walker = try makeWalker()
-        defer { if isStream { streamWalker = walker } }
-        switch walker {
-        case .pcap(var w):
-            defer {
-                touched &+= w.touched
-                walker = .pcap(w)
-            }
-            while true {
-                let next: PacketView?
-                do { next = try w.next() } catch { throw failed(error) }
-                guard let view = next else { return }
-                guard try body(view) else {
-                    w.unread(view)
-                    return
-                }
-            }
-        case .pcapng(var w):
-            w.deliversOtherBlocks = otherBlocks != nil
-            defer {
-                w.deliversOtherBlocks = false
-                touched &+= w.touched
-                walker = .pcapng(w)
-            }
-            while true {
-                let next: PacketView?
-                do { next = try w.next() } catch { throw failed(error) }
-                guard let view = next else { return }
-                if let otherBlocks, !view.isPacket {
-                    try otherBlocks(PcapngBlockView(view))
-                    continue
-                }
-                guard try body(view) else {
-                    w.unread(view)
-                    return
-                }
-            }
-        }
-    }
-
-    /// Adds the number of packets to `count`, walking the file with the same
-    /// checks as `forEachPacket` but handing out no views (the fastest walk:
-    /// the loop stays inside this module and compiles to a few instructions per
-    /// record). After a throw, `count` holds the complete packets before the damage.
-    public func countPackets(into count: inout Int) throws(CaptureFileError) {
-        var walker = try makeWalker()
-        defer { if isStream { streamWalker = walker } }
-        var n = 0
-        defer { count += n }
-        switch walker {
-        case .pcap(var w):
-            defer {
-                touched &+= w.touched
-                walker = .pcap(w)
-            }
-            do {
-                while try w.next() != nil { n &+= 1 }
-            } catch {
-                throw failed(error)
-            }
-        case .pcapng(var w):
-            defer {
-                touched &+= w.touched
-                walker = .pcapng(w)
-            }
-            do {
-                while try w.skipPacket() { n &+= 1 }
-            } catch {
-                throw failed(error)
-            }
-        }
-    }
-
-    func makeWalker() throws(CaptureFileError) -> Walker {
-        if let streamFailure { throw streamFailure }
-        if let streamWalker { return streamWalker }
-        let window = stable.map(ByteWindow.init(stable:)) ?? ByteWindow(stream: stream!)
-        if let pcapHeader { return .pcap(PcapWalker(window: window, header: pcapHeader, file: self)) }
-        return .pcapng(PcapngWalker(window: window, file: self))
-    }
-
-    func failed(_ error: CaptureFileError) -> CaptureFileError {
-        let e = error.with(path: displayName)
-        if isStream { streamFailure = e }
-        return e
-    }
-
-    /// Stores a stream's position after an iterator walked it.
-    func keepStreamPosition(_ walker: Walker) {
-        if isStream { streamWalker = walker }
     }
 
     // MARK: Anomalies
@@ -396,22 +290,7 @@ public final class CaptureFile {
 extension PcapngWalker {
     /// Validates the Section Header Block at offset 0 without recording anything.
     mutating func checkFirstSectionHeader() throws(CaptureFileError) {
-        guard let b = try window.bytes(at: 0, count: 12) else {
-            let n = window.available(from: 0)
-            throw CaptureFileError(code: .truncated, offset: 0,
-                                   message: "the file ends \(n) bytes into the pcapng Section Header Block; "
-                                       + "it was cut short before any packet")
-        }
-        switch b.loadU32(8, false) {
-        case BlockType.byteOrderMagic: swapped = false
-        case BlockType.byteOrderMagic.byteSwapped: swapped = true
-        case let bom:
-            throw CaptureFileError(
-                code: .unknownFormat, offset: 8,
-                message: "the file starts like a pcapng Section Header Block (0a 0d 0d 0a) but its byte-order "
-                    + "magic is 0x\(String(bom, radix: 16)), not 0x1a2b3c4d; it is damaged or not a capture file")
-        }
-        let length = Int(b.loadU32(4, swapped))
+        let length = try sectionHeaderByteOrder(at: 0)
         try checkLength(length, of: BlockType.sectionHeader, at: 0)
         let p = try wholeBlock(length, of: BlockType.sectionHeader, at: 0)
         try sectionHeader(p, length: length, at: 0)   // checks the version; records section 0 for `sections`

@@ -375,7 +375,7 @@ public final class CaptureFileWriter {
     }
 
     /// Copies a pcapng block that is not a packet, from a file being read with
-    /// `CaptureFile.readPackets(otherBlocks:while:)`: section and interface
+    /// `CaptureFile.forEachRecord(_:)`: section and interface
     /// headers start sections and declare interfaces (even those without
     /// packets); name resolution, statistics, decryption secrets, copyable custom
     /// blocks and (same byte order) unknown blocks are copied. A pcap writer
@@ -383,7 +383,7 @@ public final class CaptureFileWriter {
     public func write(block: PcapngBlockView) throws(CaptureFileError) {
         try checkOpen()
         guard format == .pcapng else { return }
-        let file = block.view.file
+        let file = block.file
         try bind(file, section: block.sectionIndex)
         switch block.type {
         case BlockType.sectionHeader:
@@ -411,11 +411,13 @@ public final class CaptureFileWriter {
     public func copy(from file: CaptureFile) throws(CaptureFileError) {
         try addInterfaces(of: file)
         do {
-            try file.readPackets(otherBlocks: format == .pcapng ? { try self.write(block: $0) } : nil,
-                                 while: { view in
-                                     try self.write(view: view)
-                                     return true
-                                 })
+            try file.forEachRecord { record in
+                switch record {
+                case .packet(let view): try self.write(view: view)
+                case .block(let block): try self.write(block: block)
+                }
+                return true
+            }
         } catch let error as CaptureFileError {
             throw error
         } catch {

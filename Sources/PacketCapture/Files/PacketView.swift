@@ -46,13 +46,6 @@ public struct PacketView {
         self.file = file
     }
 
-    /// Whether this is a packet (rather than another pcapng block, internally).
-    @inline(__always)
-    var isPacket: Bool {
-        blockType == 0 || blockType == BlockType.enhancedPacket || blockType == BlockType.simplePacket
-            || blockType == BlockType.obsoletePacket
-    }
-
     /// Number of bytes captured.
     @inlinable public var captureLength: Int { bytes.count }
 

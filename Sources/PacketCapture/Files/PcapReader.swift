@@ -113,10 +113,15 @@ struct PcapWalker {
             swapped: swapped, blockType: 0, file: file)
     }
 
-    /// Steps back to `view`, the packet just returned (its bytes are still buffered).
-    mutating func unread(_ view: PacketView) {
-        offset = view.fileOffset
-        recordIndex -= 1
+    /// Classic pcap holds packets only.
+    @inline(__always)
+    mutating func nextRecord(blocks: Bool) throws(CaptureFileError) -> CaptureFileRecord? {
+        try next().map(CaptureFileRecord.packet)
+    }
+
+    @inline(__always)
+    mutating func skipPacket() throws(CaptureFileError) -> Bool {
+        try next() != nil
     }
 
     @inline(never)

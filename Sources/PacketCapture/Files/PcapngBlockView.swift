@@ -1,20 +1,38 @@
 /// A pcapng block that is not a packet (Section Header, Interface Description,
 /// Name Resolution, Interface Statistics, Decryption Secrets, custom or unknown),
-/// valid only during the callback that hands it out.
+/// as `CaptureFile.forEachRecord` hands it out. Like a `PacketView`, it is valid
+/// only during the callback (or, from a `CaptureFile.PacketIterator`, until the
+/// iterator's next call on a stream).
 public struct PcapngBlockView {
-    let view: PacketView
-
-    init(_ view: PacketView) { self.view = view }
-
     /// The block type number (1 = IDB, 4 = NRB, 5 = ISB, 0x0A = DSB, 0xBAD = custom, ...).
-    public var type: UInt32 { view.blockType }
+    public let type: UInt32
     /// The whole block, in the file's byte order (`isByteSwapped`).
-    public var bytes: UnsafeRawBufferPointer { view.block }
-    public var isByteSwapped: Bool { view.swapped }
-    public var sectionIndex: Int { view.sectionIndex }
-    public var fileOffset: Int { view.fileOffset }
+    public let bytes: UnsafeRawBufferPointer
+    public let isByteSwapped: Bool
+    public let sectionIndex: Int
+    public let fileOffset: Int
     /// For an Interface Description Block: the id it defines.
-    public var interfaceIndex: Int { view.interfaceIndex }
+    public let interfaceIndex: Int
+    /// The file the block is in (for writers that map its interfaces). The
+    /// view must not outlive the callback, so the file outlives the view.
+    unowned(unsafe) let file: CaptureFile
+
+    init(type: UInt32, bytes: UnsafeRawBufferPointer, isByteSwapped: Bool, sectionIndex: Int, fileOffset: Int,
+         interfaceIndex: Int, file: CaptureFile) {
+        self.type = type
+        self.bytes = bytes
+        self.isByteSwapped = isByteSwapped
+        self.sectionIndex = sectionIndex
+        self.fileOffset = fileOffset
+        self.interfaceIndex = interfaceIndex
+        self.file = file
+    }
+}
+
+/// One step of a walk over a capture file: a packet, or a pcapng block that is not one.
+public enum CaptureFileRecord {
+    case packet(PacketView)
+    case block(PcapngBlockView)
 }
 
 extension BlockType {

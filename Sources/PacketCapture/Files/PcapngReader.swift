@@ -29,8 +29,6 @@ struct PcapngWalker {
     var touchMark = 0
     /// Only follow SHBs and IDBs (for `linkTypes()` and `sections`).
     let scanOnly: Bool
-    /// Also return views of the blocks that are not packets (SHB, IDB, NRB, ...).
-    var deliversOtherBlocks = false
     unowned(unsafe) let file: CaptureFile
 
     init(window: ByteWindow, file: CaptureFile, scanOnly: Bool = false) {
@@ -66,68 +64,49 @@ struct PcapngWalker {
         "The \(packetCount) packets before this offset are intact"
     }
 
+    /// The next packet (other blocks are followed, not handed out), or nil at the end.
     @inline(__always)
     mutating func next() throws(CaptureFileError) -> PacketView? {
-        // Fast path: an Enhanced Packet Block of a known interface, all in the window.
-        let blockOffset = offset
-        touched &+= window.touch(blockOffset, ahead: touchDistance, mark: &touchMark)
-        if !scanOnly, let h = window.bytesIfPresent(at: blockOffset, count: 32),
-           h.loadU32(0, swapped) == BlockType.enhancedPacket {
-            let length = Int(h.loadU32(4, swapped))
-            let interfaceID = Int(h.loadU32(8, swapped))
-            let caplen = Int(h.loadU32(20, swapped))
-            let padded = (caplen &+ 3) & ~3
-            if length & 3 == 0, length <= maxBlockLength, padded <= length &- 32, interfaceID < interfaces.count,
-               let p = window.bytesIfPresent(at: blockOffset, count: length),
-               Int(p.loadU32(length &- 4, swapped)) == length {
-                let iface = interfaces[interfaceID]
-                if caplen <= iface.captureLimit {
-                    offset = blockOffset &+ length
-                    packetCount &+= 1
-                    let units = UInt64(p.loadU32(12, swapped)) << 32 | UInt64(p.loadU32(16, swapped))
-                    let wireLength = Int(p.loadU32(24, swapped))
-                    if wireLength < caplen { file.noteWireLengthBelowCaptureLength(at: blockOffset) }
-                    return PacketView(
-                        bytes: UnsafeRawBufferPointer(start: p + 28, count: caplen),
-                        wireLength: wireLength, linkType: iface.linkType,
-                        interfaceIndex: interfaceID, sectionIndex: sectionIndex, fileOffset: blockOffset,
-                        time: .units(units, resolution: iface.resolution, offset: iface.timestampOffset),
-                        block: UnsafeRawBufferPointer(start: p, count: length),
-                        options: UnsafeRawBufferPointer(start: p + 28 + padded, count: length &- 32 &- padded),
-                        swapped: swapped, blockType: BlockType.enhancedPacket, file: file)
-                }
-            }
-        }
-        return try slowNext()
+        if let view = nextEnhancedPacketInWindow() { return view }
+        guard case .packet(let view)? = try slowNext(handingOutBlocks: false) else { return nil }
+        return view
     }
 
-    /// Moves past the next packet without making a view (for counting): the
-    /// same checks as `next()`. Returns false at the end of the file.
+    /// The next packet or, when `blocks`, the next block that is not a packet.
     @inline(__always)
-    mutating func skipPacket() throws(CaptureFileError) -> Bool {
+    mutating func nextRecord(blocks: Bool) throws(CaptureFileError) -> CaptureFileRecord? {
+        if let view = nextEnhancedPacketInWindow() { return .packet(view) }
+        return try slowNext(handingOutBlocks: blocks)
+    }
+
+    /// The fast path: an Enhanced Packet Block of a known interface, all in the
+    /// window and sound; nil for anything else (then `slowNext` decides).
+    @inline(__always)
+    mutating func nextEnhancedPacketInWindow() -> PacketView? {
         let blockOffset = offset
         touched &+= window.touch(blockOffset, ahead: touchDistance, mark: &touchMark)
-        if !scanOnly, let h = window.bytesIfPresent(at: blockOffset, count: 32),
-           h.loadU32(0, swapped) == BlockType.enhancedPacket {
-            let length = Int(h.loadU32(4, swapped))
-            let interfaceID = Int(h.loadU32(8, swapped))
-            let caplen = Int(h.loadU32(20, swapped))
-            if length & 3 == 0, length <= maxBlockLength, (caplen &+ 3) & ~3 <= length &- 32,
-               interfaceID < interfaces.count, caplen <= interfaces[interfaceID].captureLimit,
-               let p = window.bytesIfPresent(at: blockOffset, count: length),
-               Int(p.loadU32(length &- 4, swapped)) == length {
-                offset = blockOffset &+ length
-                packetCount &+= 1
-                if Int(h.loadU32(24, swapped)) < caplen { file.noteWireLengthBelowCaptureLength(at: blockOffset) }
-                return true
-            }
-        }
-        return try slowNext() != nil
+        guard !scanOnly, let h = window.bytesIfPresent(at: blockOffset, count: 32),
+              h.loadU32(0, swapped) == BlockType.enhancedPacket else { return nil }
+        let length = Int(h.loadU32(4, swapped))
+        guard length & 3 == 0, length <= maxBlockLength,
+              let layout = packetLayout(h, type: BlockType.enhancedPacket, length: length),
+              let p = window.bytesIfPresent(at: blockOffset, count: length),
+              Int(p.loadU32(length &- 4, swapped)) == length else { return nil }
+        offset = blockOffset &+ length
+        packetCount &+= 1
+        return packetView(p, type: BlockType.enhancedPacket, length: length, layout, at: blockOffset)
+    }
+
+    /// Moves past the next packet without handing out a view (for counting):
+    /// the same checks as `next()`. Returns false at the end of the file.
+    @inline(__always)
+    mutating func skipPacket() throws(CaptureFileError) -> Bool {
+        try next() != nil
     }
 
     /// Every block kind, every check, every error.
     @inline(never)
-    mutating func slowNext() throws(CaptureFileError) -> PacketView? {
+    mutating func slowNext(handingOutBlocks blocks: Bool) throws(CaptureFileError) -> CaptureFileRecord? {
         while true {
             let blockOffset = offset
             touched &+= window.touch(blockOffset, ahead: touchDistance, mark: &touchMark)
@@ -143,20 +122,8 @@ struct PcapngWalker {
             let length: Int
             // 0x0A0D0D0A reads the same in both byte orders.
             if h.loadU32(0, false) == BlockType.sectionHeader {
-                guard let b = try window.bytes(at: blockOffset, count: 12) else {
-                    throw truncatedBlock(BlockType.sectionHeader, length: 28, at: blockOffset)
-                }
-                switch b.loadU32(8, false) {
-                case BlockType.byteOrderMagic: swapped = false
-                case BlockType.byteOrderMagic.byteSwapped: swapped = true
-                case let bom:
-                    throw CaptureFileError(
-                        code: blockOffset == 0 ? .unknownFormat : .malformedBlock, offset: blockOffset + 8,
-                        message: "a Section Header Block must carry the byte-order magic 0x1a2b3c4d, found 0x"
-                            + String(bom, radix: 16) + "; the file is damaged from this offset on. \(intactNote)")
-                }
                 blockType = BlockType.sectionHeader
-                length = Int(b.loadU32(4, swapped))
+                length = try sectionHeaderByteOrder(at: blockOffset)
             } else {
                 blockType = h.loadU32(0, swapped)
                 length = Int(h.loadU32(4, swapped))
@@ -174,19 +141,19 @@ struct PcapngWalker {
                 let view = try packet(p, type: blockType, length: length, at: blockOffset)
                 offset = blockOffset + length
                 packetCount &+= 1
-                return view
+                return .packet(view)
             case BlockType.sectionHeader:
                 let p = try wholeBlock(length, of: blockType, at: blockOffset)
                 try sectionHeader(p, length: length, at: blockOffset)
-                if deliversOtherBlocks { return otherBlock(p, type: blockType, length: length, at: blockOffset) }
+                if blocks { return .block(otherBlock(p, type: blockType, length: length, at: blockOffset)) }
             case BlockType.interfaceDescription:
                 let p = try wholeBlock(length, of: blockType, at: blockOffset)
                 try interfaceDescription(p, length: length, at: blockOffset)
-                if deliversOtherBlocks { return otherBlock(p, type: blockType, length: length, at: blockOffset) }
+                if blocks { return .block(otherBlock(p, type: blockType, length: length, at: blockOffset)) }
             default:
-                if deliversOtherBlocks && !scanOnly {
+                if blocks && !scanOnly {
                     let p = try wholeBlock(length, of: blockType, at: blockOffset)
-                    return otherBlock(p, type: blockType, length: length, at: blockOffset)
+                    return .block(otherBlock(p, type: blockType, length: length, at: blockOffset))
                 }
                 try skip(length, of: blockType, at: blockOffset)
             }
@@ -194,10 +161,30 @@ struct PcapngWalker {
         }
     }
 
-    /// Steps back to `view`, the packet just returned (its block is still buffered).
-    mutating func unread(_ view: PacketView) {
-        offset = view.fileOffset
-        packetCount -= 1
+    /// Reads the byte-order magic of the Section Header Block at `blockOffset`
+    /// (which sets `swapped` for the section) and returns the block's length.
+    mutating func sectionHeaderByteOrder(at blockOffset: Int) throws(CaptureFileError) -> Int {
+        guard let b = try window.bytes(at: blockOffset, count: 12) else {
+            guard blockOffset == 0 else { throw truncatedBlock(BlockType.sectionHeader, length: 28, at: blockOffset) }
+            throw CaptureFileError(code: .truncated, offset: 0,
+                                   message: "the file ends \(window.available(from: 0)) bytes into the pcapng "
+                                       + "Section Header Block; it was cut short before any packet")
+        }
+        switch b.loadU32(8, false) {
+        case BlockType.byteOrderMagic: swapped = false
+        case BlockType.byteOrderMagic.byteSwapped: swapped = true
+        case let bom where blockOffset == 0:
+            throw CaptureFileError(
+                code: .unknownFormat, offset: 8,
+                message: "the file starts like a pcapng Section Header Block (0a 0d 0d 0a) but its byte-order "
+                    + "magic is 0x\(String(bom, radix: 16)), not 0x1a2b3c4d; it is damaged or not a capture file")
+        case let bom:
+            throw CaptureFileError(
+                code: .malformedBlock, offset: blockOffset + 8,
+                message: "a Section Header Block must carry the byte-order magic 0x1a2b3c4d, found 0x"
+                    + String(bom, radix: 16) + "; the file is damaged from this offset on. \(intactNote)")
+        }
+        return Int(b.loadU32(4, swapped))
     }
 
     // MARK: Lengths
@@ -333,7 +320,11 @@ struct PcapngWalker {
                 time: .none, block: block, options: UnsafeRawBufferPointer(start: nil, count: 0),
                 swapped: swapped, blockType: type, file: file)
         }
-        let interfaceID = type == BlockType.enhancedPacket ? Int(p.loadU32(8, swapped)) : Int(p.loadU16(8, swapped))
+        if let layout = packetLayout(p, type: type, length: length) {
+            return packetView(p, type: type, length: length, layout, at: blockOffset)
+        }
+        // Say which check failed.
+        let interfaceID = Self.interfaceID(p, type: type, swapped)
         guard interfaceID < interfaces.count else {
             throw interfaces.isEmpty ? noInterface(type, at: blockOffset)
                                      : undefinedInterface(interfaceID, type, at: blockOffset)
@@ -347,36 +338,68 @@ struct PcapngWalker {
                     + "interface's snapshot length (\(iface.snapshotLength)) and the \(standardMaxSnapshotLength)"
                     + "-byte maximum allow; the file is damaged from this offset on. \(intactNote)")
         }
-        let padded = (caplen + 3) & ~3
-        guard padded <= length - 32 else {
-            throw CaptureFileError(
-                code: .malformedBlock, offset: blockOffset,
-                message: "the \(Self.name(of: type)) claims \(caplen) captured bytes but its total length of "
-                    + "\(length) leaves room for \(length - 32); the block is damaged. \(intactNote)")
-        }
+        throw CaptureFileError(
+            code: .malformedBlock, offset: blockOffset,
+            message: "the \(Self.name(of: type)) claims \(caplen) captured bytes but its total length of "
+                + "\(length) leaves room for \(length - 32); the block is damaged. \(intactNote)")
+    }
+
+    /// Where an Enhanced (or obsolete) Packet Block's parts are.
+    struct PacketLayout {
+        let interfaceID: Int
+        let captureLength: Int
+        /// `captureLength` rounded up to 4: where the options start, after offset 28.
+        let paddedLength: Int
+    }
+
+    @inline(__always)
+    static func interfaceID(_ p: UnsafeRawPointer, type: UInt32, _ swapped: Bool) -> Int {
+        type == BlockType.enhancedPacket ? Int(p.loadU32(8, swapped)) : Int(p.loadU16(8, swapped))
+    }
+
+    /// The one check of an Enhanced (or obsolete) Packet Block's fields, given
+    /// its first 32 bytes at `p` and a total `length` already known to be a
+    /// multiple of 4 within `maxBlockLength`: a known interface, a captured
+    /// length within the interface's limit and within the block. nil when any fails.
+    @inline(__always)
+    func packetLayout(_ p: UnsafeRawPointer, type: UInt32, length: Int) -> PacketLayout? {
+        let interfaceID = Self.interfaceID(p, type: type, swapped)
+        let caplen = Int(p.loadU32(20, swapped))
+        let padded = (caplen &+ 3) & ~3
+        guard padded <= length &- 32, interfaceID < interfaces.count,
+              caplen <= interfaces[interfaceID].captureLimit else { return nil }
+        return PacketLayout(interfaceID: interfaceID, captureLength: caplen, paddedLength: padded)
+    }
+
+    /// The view of a checked Enhanced (or obsolete) Packet Block of `length` bytes at `p`.
+    @inline(__always)
+    func packetView(_ p: UnsafeRawPointer, type: UInt32, length: Int, _ layout: PacketLayout, at blockOffset: Int)
+        -> PacketView {
+        let iface = interfaces[layout.interfaceID]
+        let caplen = layout.captureLength
         let units = UInt64(p.loadU32(12, swapped)) << 32 | UInt64(p.loadU32(16, swapped))
         let wireLength = Int(p.loadU32(24, swapped))
         if wireLength < caplen { file.noteWireLengthBelowCaptureLength(at: blockOffset) }
         return PacketView(
             bytes: UnsafeRawBufferPointer(start: p + 28, count: caplen),
             wireLength: wireLength,
-            linkType: iface.linkType, interfaceIndex: interfaceID, sectionIndex: sectionIndex,
+            linkType: iface.linkType, interfaceIndex: layout.interfaceID, sectionIndex: sectionIndex,
             fileOffset: blockOffset,
             time: .units(units, resolution: iface.resolution, offset: iface.timestampOffset),
-            block: block, options: UnsafeRawBufferPointer(start: p + 28 + padded, count: length - 32 - padded),
+            block: UnsafeRawBufferPointer(start: p, count: length),
+            options: UnsafeRawBufferPointer(start: p + 28 + layout.paddedLength,
+                                            count: length &- 32 &- layout.paddedLength),
             swapped: swapped, blockType: type, file: file)
     }
 
     /// A view of a block that is not a packet; moves past it.
-    mutating func otherBlock(_ p: UnsafeRawPointer, type: UInt32, length: Int, at blockOffset: Int) -> PacketView {
+    mutating func otherBlock(_ p: UnsafeRawPointer, type: UInt32, length: Int, at blockOffset: Int)
+        -> PcapngBlockView {
         offset = blockOffset + length
-        let none = UnsafeRawBufferPointer(start: nil, count: 0)
-        return PacketView(
-            bytes: none, wireLength: 0, linkType: LinkType(rawValue: 0),
-            interfaceIndex: type == BlockType.interfaceDescription ? interfaces.count - 1 : 0,
-            sectionIndex: sectionIndex, fileOffset: blockOffset, time: .none,
-            block: UnsafeRawBufferPointer(start: p, count: length), options: none, swapped: swapped,
-            blockType: type, file: file)
+        return PcapngBlockView(
+            type: type, bytes: UnsafeRawBufferPointer(start: p, count: length), isByteSwapped: swapped,
+            sectionIndex: sectionIndex, fileOffset: blockOffset,
+            interfaceIndex: type == BlockType.interfaceDescription ? interfaces.count - 1 : 0, file: file)
     }
 
     func noInterface(_ type: UInt32, at blockOffset: Int) -> CaptureFileError {
