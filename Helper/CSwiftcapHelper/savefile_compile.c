@@ -26,7 +26,10 @@ pcap_t *sch_open_savefile_in_memory(uint32_t linktype, uint32_t snaplen, int swa
         header.snaplen = bswap_32(header.snaplen);
         header.linktype = bswap_32(header.linktype);
     }
-    FILE *stream = fmemopen(NULL, sizeof header, "w+"); // glibc owns the buffer; fclose frees it
+    // One byte more than the header: glibc's fmemopen writes a NUL after the
+    // data on flush and, with no room for it, overwrites the last byte, which
+    // zeroed the low byte of a big-endian link type (DLT_EN10MB read as DLT_NULL).
+    FILE *stream = fmemopen(NULL, sizeof header + 1, "w+"); // glibc owns the buffer; fclose frees it
     if (stream == NULL) {
         snprintf(errbuf, PCAP_ERRBUF_SIZE, "fmemopen: %s", strerror(errno));
         return NULL;
