@@ -88,6 +88,9 @@ final class StreamBuffer {
     /// Valid bytes at `storage`.
     private(set) var filled = 0
     private(set) var atEOF = false
+    /// Counts the times buffered bytes moved or were dropped: a view made before
+    /// such a change points at stale or freed memory (checked in debug builds).
+    private(set) var generation = 0
 
     static let initialCapacity = 1 << 18
     /// Largest record or block a reader asks for, plus slack.
@@ -122,6 +125,7 @@ final class StreamBuffer {
         let drop = offset - bufferOffset
         if drop >= filled {
             var skip = drop - filled
+            if filled > 0 { generation &+= 1 }
             bufferOffset += filled
             filled = 0
             while skip > 0 && !atEOF {
@@ -131,6 +135,7 @@ final class StreamBuffer {
             }
             if skip > 0 { return (UnsafeRawPointer(storage), bufferOffset, bufferOffset) }
         } else if drop > 0 {
+            generation &+= 1
             memmove(storage, storage + drop, filled - drop)
             filled -= drop
             bufferOffset = offset
@@ -142,6 +147,7 @@ final class StreamBuffer {
                 let bigger = UnsafeMutableRawPointer.allocate(byteCount: wanted, alignment: 16)
                 bigger.copyMemory(from: storage, byteCount: filled)
                 storage.deallocate()
+                generation &+= 1
                 storage = bigger
                 capacity = wanted
             }

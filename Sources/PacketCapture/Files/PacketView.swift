@@ -1,11 +1,19 @@
-/// A packet inside a capture file, valid only during the call that hands it out.
+/// A packet inside a capture file, valid only while its bytes are where it points.
 ///
 /// `bytes` points into the memory-mapped file (or into the stream buffer): nothing
-/// is copied until `makePacket()`. Do not keep the view or its pointer after the
-/// callback returns.
+/// is copied until `makePacket()`. The invariant every unsafe access here relies
+/// on: a view is used only while its `CaptureFile` lives and, for a stream, before
+/// the walk reads on (the end of the callback that handed it out, or the
+/// iterator's next call). Copy with `makePacket()` to keep a packet. Debug builds
+/// check the invariant on every access to `bytes`, `comments`, `pcapngOptions`
+/// and `makePacket()`, and stop with a message naming the misuse.
 public struct PacketView {
-    /// The captured bytes; valid during the callback only.
-    public let bytes: UnsafeRawBufferPointer
+    /// The captured bytes; see the type's validity rule.
+    public var bytes: UnsafeRawBufferPointer {
+        assertValid()
+        return unsafeBytes
+    }
+    let unsafeBytes: UnsafeRawBufferPointer
     /// Length of the packet on the wire, as the file stores it. A broken writer
     /// can store less than `captureLength`; it is reported as stored (as tshark
     /// and libpcap do), and `hasWireLengthBelowCaptureLength` flags it.
@@ -27,12 +35,20 @@ public struct PacketView {
     let swapped: Bool
     /// pcapng block type; 0 for pcap records.
     let blockType: UInt32
-    unowned(unsafe) let file: CaptureFile
+    /// Not retained: the walk that hands out the view holds the file.
+    unowned(unsafe) let unownedFile: CaptureFile
+    var file: CaptureFile {
+        assertValid()
+        return unownedFile
+    }
+    #if DEBUG
+    let validity: ViewValidity
+    #endif
 
     init(bytes: UnsafeRawBufferPointer, wireLength: Int, linkType: LinkType, interfaceIndex: Int,
          sectionIndex: Int, fileOffset: Int, time: RawTime, block: UnsafeRawBufferPointer,
          options: UnsafeRawBufferPointer, swapped: Bool, blockType: UInt32, file: CaptureFile) {
-        self.bytes = bytes
+        self.unsafeBytes = bytes
         self.wireLength = wireLength
         self.linkType = linkType
         self.interfaceIndex = interfaceIndex
@@ -43,16 +59,27 @@ public struct PacketView {
         self.options = options
         self.swapped = swapped
         self.blockType = blockType
-        self.file = file
+        self.unownedFile = file
+        #if DEBUG
+        validity = ViewValidity(file)
+        #endif
+    }
+
+    /// Stops a debug build when the view outlived its bytes (see the type's rule).
+    @inline(__always)
+    func assertValid() {
+        #if DEBUG
+        validity.check("PacketView")
+        #endif
     }
 
     /// Number of bytes captured.
-    @inlinable public var captureLength: Int { bytes.count }
+    public var captureLength: Int { unsafeBytes.count }
 
     /// Whether the record claims fewer bytes on the wire than it captured, which
     /// only a broken writer produces. `CaptureFile.wireLengthBelowCaptureLengthCount`
     /// counts such packets.
-    public var hasWireLengthBelowCaptureLength: Bool { wireLength < bytes.count }
+    public var hasWireLengthBelowCaptureLength: Bool { wireLength < unsafeBytes.count }
 
     /// When the packet was captured, in nanoseconds (finer resolutions
     /// truncated); nil for pcapng Simple Packet Blocks.
@@ -67,12 +94,14 @@ public struct PacketView {
 
     /// The packet's `opt_comment` values.
     public var comments: [String] {
-        options.isEmpty ? [] : PacketCapture.comments(in: options, swapped: swapped)
+        assertValid()
+        return options.isEmpty ? [] : PacketCapture.comments(in: options, swapped: swapped)
     }
 
     /// Every option of the packet's block (`epb_flags`, `epb_hash`, comments, ...).
     public var pcapngOptions: [PcapngOption] {
-        options.isEmpty ? [] : parseOptions(options, swapped: swapped, blockType: blockType)
+        assertValid()
+        return options.isEmpty ? [] : parseOptions(options, swapped: swapped, blockType: blockType)
     }
 
     /// Copies the packet out of the file.
@@ -103,3 +132,34 @@ enum RawTime {
         }
     }
 }
+
+#if DEBUG
+/// What a debug build checks before a view touches its bytes: its file still
+/// lives (a weak reference) and, for a stream, the buffer has not moved since the
+/// view was made (`StreamBuffer.generation`).
+struct ViewValidity {
+    weak var file: CaptureFile?
+    let generation: Int
+
+    init(_ file: CaptureFile) {
+        self.file = file
+        generation = file.stream?.generation ?? 0
+    }
+
+    /// Why the view is no longer valid; nil while it is.
+    var failure: String? {
+        guard let file else {
+            return "used after its CaptureFile was released: copy the packet with makePacket() to keep it"
+        }
+        if let stream = file.stream, stream.generation != generation {
+            return "from a stream used after the walk read on (after its callback returned, or after the "
+                + "iterator's next call): copy the packet with makePacket() to keep it"
+        }
+        return nil
+    }
+
+    func check(_ type: StaticString) {
+        if let failure { preconditionFailure("\(type) \(failure)") }
+    }
+}
+#endif

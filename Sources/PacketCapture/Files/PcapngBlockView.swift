@@ -6,26 +6,45 @@
 public struct PcapngBlockView {
     /// The block type number (1 = IDB, 4 = NRB, 5 = ISB, 0x0A = DSB, 0xBAD = custom, ...).
     public let type: UInt32
-    /// The whole block, in the file's byte order (`isByteSwapped`).
-    public let bytes: UnsafeRawBufferPointer
+    /// The whole block, in the file's byte order (`isByteSwapped`); valid as a
+    /// `PacketView`'s bytes are (checked in debug builds).
+    public var bytes: UnsafeRawBufferPointer {
+        #if DEBUG
+        validity.check("PcapngBlockView")
+        #endif
+        return unsafeBytes
+    }
+    let unsafeBytes: UnsafeRawBufferPointer
     public let isByteSwapped: Bool
     public let sectionIndex: Int
     public let fileOffset: Int
     /// For an Interface Description Block: the id it defines.
     public let interfaceIndex: Int
-    /// The file the block is in (for writers that map its interfaces). The
-    /// view must not outlive the callback, so the file outlives the view.
-    unowned(unsafe) let file: CaptureFile
+    /// The file the block is in (for writers that map its interfaces). Not
+    /// retained: the walk that hands out the view holds the file.
+    unowned(unsafe) let unownedFile: CaptureFile
+    var file: CaptureFile {
+        #if DEBUG
+        validity.check("PcapngBlockView")
+        #endif
+        return unownedFile
+    }
+    #if DEBUG
+    let validity: ViewValidity
+    #endif
 
     init(type: UInt32, bytes: UnsafeRawBufferPointer, isByteSwapped: Bool, sectionIndex: Int, fileOffset: Int,
          interfaceIndex: Int, file: CaptureFile) {
         self.type = type
-        self.bytes = bytes
+        self.unsafeBytes = bytes
         self.isByteSwapped = isByteSwapped
         self.sectionIndex = sectionIndex
         self.fileOffset = fileOffset
         self.interfaceIndex = interfaceIndex
-        self.file = file
+        self.unownedFile = file
+        #if DEBUG
+        validity = ViewValidity(file)
+        #endif
     }
 }
 
