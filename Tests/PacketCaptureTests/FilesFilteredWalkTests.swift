@@ -230,26 +230,14 @@ final class FilesFilteredWalkTests: XCTestCase {
 
     /// Runs `body` on the read end of a pipe that a thread fills with `bytes`.
     private func withPipe<T>(_ bytes: [UInt8], _ body: (Int32) async throws -> T) async throws -> T {
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw TestSupportError("pipe: \(String(cString: strerror(errno)))") }
-        let writeEnd = fds[1]
-        let writer = Thread {
-            bytes.withUnsafeBytes { raw in
-                var done = 0
-                while done < raw.count {
-                    let n = write(writeEnd, raw.baseAddress! + done, raw.count - done)
-                    if n <= 0 { break }
-                    done += n
-                }
-            }
-            close(writeEnd)
+        guard let readEnd = pipeFilled(with: bytes) else {
+            throw TestSupportError("pipe: \(String(cString: strerror(errno)))")
         }
-        writer.start()
-        defer {
+            defer {
             var sink = [UInt8](repeating: 0, count: 65536)
-            while read(fds[0], &sink, sink.count) > 0 {}   // lets the writer finish
-            close(fds[0])
+            while read(readEnd, &sink, sink.count) > 0 {}   // lets the writer finish
+            close(readEnd)
         }
-        return try await body(fds[0])
+        return try await body(readEnd)
     }
 }

@@ -142,17 +142,13 @@ func openAndReadAll(bytes: [UInt8]) -> (packets: [ReadPacket], error: CaptureFil
     }
 }
 
-/// Reads `bytes` through a pipe, as a stream.
-func openAndReadAllAsStream(bytes: [UInt8]) -> (packets: [ReadPacket], error: CaptureFileError?) {
+/// A pipe that a thread fills with `bytes`, then closes: the read end (the caller closes it).
+func pipeFilled(with bytes: [UInt8]) -> Int32? {
     var fds: [Int32] = [0, 0]
-    guard pipe(&fds) == 0 else {
-        XCTFail("pipe failed")
-        return ([], nil)
-    }
+    guard pipe(&fds) == 0 else { return nil }
     let writeEnd = fds[1]
-    let data = bytes
     let writer = Thread {
-        data.withUnsafeBytes { raw in
+        bytes.withUnsafeBytes { raw in
             var done = 0
             while done < raw.count {
                 let n = write(writeEnd, raw.baseAddress! + done, raw.count - done)
@@ -163,18 +159,27 @@ func openAndReadAllAsStream(bytes: [UInt8]) -> (packets: [ReadPacket], error: Ca
         close(writeEnd)
     }
     writer.start()
-    defer { close(fds[0]) }
+    return fds[0]
+}
+
+/// Reads `bytes` through a pipe, as a stream.
+func openAndReadAllAsStream(bytes: [UInt8]) -> (packets: [ReadPacket], error: CaptureFileError?) {
+    guard let readEnd = pipeFilled(with: bytes) else {
+        XCTFail("pipe failed")
+        return ([], nil)
+    }
+    defer { close(readEnd) }
     do {
-        let file = try CaptureFile(fileDescriptor: fds[0], path: "pipe")
+        let file = try CaptureFile(fileDescriptor: readEnd, path: "pipe")
         XCTAssertTrue(file.isStream)
         let result = readAll(file)
         // Drain, so the writer thread finishes even if reading stopped early.
         var sink = [UInt8](repeating: 0, count: 65536)
-        while read(fds[0], &sink, sink.count) > 0 {}
+        while read(readEnd, &sink, sink.count) > 0 {}
         return result
     } catch {
         var sink = [UInt8](repeating: 0, count: 65536)
-        while read(fds[0], &sink, sink.count) > 0 {}
+        while read(readEnd, &sink, sink.count) > 0 {}
         return ([], error)
     }
 }

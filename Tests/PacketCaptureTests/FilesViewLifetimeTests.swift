@@ -82,23 +82,11 @@ final class FilesViewLifetimeTests: XCTestCase {
     }
 
     private func withPipe(_ bytes: [UInt8], _ body: (Int32) throws -> Void) throws {
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw TestSupportError("pipe: \(String(cString: strerror(errno)))") }
-        let writeEnd = fds[1]
-        let writer = Thread {
-            bytes.withUnsafeBytes { raw in
-                var done = 0
-                while done < raw.count {
-                    let n = write(writeEnd, raw.baseAddress! + done, raw.count - done)
-                    if n <= 0 { break }
-                    done += n
-                }
-            }
-            close(writeEnd)
+        guard let readEnd = pipeFilled(with: bytes) else {
+            throw TestSupportError("pipe: \(String(cString: strerror(errno)))")
         }
-        writer.start()
-        defer { close(fds[0]) }
-        try body(fds[0])
+        defer { close(readEnd) }
+        try body(readEnd)
     }
 }
 #endif
