@@ -286,13 +286,3 @@ public final class CaptureFile {
         return nil
     }
 }
-
-extension PcapngWalker {
-    /// Validates the Section Header Block at offset 0 without recording anything.
-    mutating func checkFirstSectionHeader() throws(CaptureFileError) {
-        let length = try sectionHeaderByteOrder(at: 0)
-        try checkLength(length, of: BlockType.sectionHeader, at: 0)
-        let p = try wholeBlock(length, of: BlockType.sectionHeader, at: 0)
-        try sectionHeader(p, length: length, at: 0)   // checks the version; records section 0 for `sections`
-    }
-}
