@@ -76,6 +76,9 @@ final class FilesFilteredWalkTests: XCTestCase {
             var seen: [Int64] = []
             try await mapped.forEachPacket(matching: try filter(expression)) { seen.append(Self.unit($0)) }
             XCTAssertEqual(seen, units, "mapped, \(expression)")
+            var counted = 0
+            try await mapped.countPackets(matching: try filter(expression), into: &counted)
+            XCTAssertEqual(counted, units.count, "mapped, counted, \(expression)")
 
             // Read as a stream, the raw-IP interface is unknown until its block
             // arrives: the walk pauses there, compiles, and resumes with that packet.
@@ -87,6 +90,13 @@ final class FilesFilteredWalkTests: XCTestCase {
                 return seen
             }
             XCTAssertEqual(streamed, units, "stream, \(expression)")
+            let streamCount = try await withPipe(Self.file) { fd in
+                var counted = 0
+                try await CaptureFile(fileDescriptor: fd, path: "pipe")
+                    .countPackets(matching: try self.filter(expression), into: &counted)
+                return counted
+            }
+            XCTAssertEqual(streamCount, units.count, "stream, counted, \(expression)")
         }
     }
 
@@ -118,6 +128,21 @@ final class FilesFilteredWalkTests: XCTestCase {
             return rest
         }
         XCTAssertEqual(rest, [5, 6, 7, 8])
+    }
+
+    func testACountOfADamagedFileHoldsTheMatchesBeforeTheDamage() async throws {
+        // Cut inside the raw-IP UDP packet (timestamp unit 5): tcp matched 1 and 4 before it.
+        var cutAt = 0
+        try CaptureFile(bytes: Self.file).forEachPacket { if Self.unit($0) == 5 { cutAt = $0.fileOffset + 20 } }
+        let file = try CaptureFile(bytes: Array(Self.file.prefix(cutAt)))
+        var counted = 0
+        do {
+            try await file.countPackets(matching: try filter("tcp"), into: &counted)
+            XCTFail("a cut file counted to its end")
+        } catch let error as CaptureFileError {
+            XCTAssertEqual(error.code, .truncated)
+        }
+        XCTAssertEqual(counted, 2)
     }
 
     func testAFilterThatDoesNotCompileFailsBeforeAnyPacket() async throws {

@@ -47,6 +47,24 @@ extension CaptureFile {
         }
     }
 
+    /// Adds the number of packets `filter` accepts to `count`: the filtered walk
+    /// with no view handed out and no closure called per packet (what
+    /// `swiftcap read --count FILTER` runs). After a throw, `count` holds the
+    /// matches before the damage.
+    public func countPackets(matching filter: PacketFilter, into count: inout Int) async throws {
+        try await withTaskExecutorPreference(try streamReadExecutor()) {
+            try await filter.prepare(for: self)
+            var walker = try makeWalker()
+            var loop = FilteredCountLoop(file: self, filter: filter)
+            defer { count += loop.count }
+            while true {
+                try walk(&walker, &loop)
+                guard let view = loop.unprepared else { return }
+                try await filter.prepare(for: [view.linkType] + linkTypes(), byteSwapped: view.swapped)
+            }
+        }
+    }
+
     enum FilteredWalkEnd {
         case ended
         case stopped
@@ -76,5 +94,33 @@ extension CaptureFile {
         }
         if let unprepared { return .unprepared(unprepared) }
         return ended ? .ended : .stopped
+    }
+}
+
+/// Counts the packets a filter accepts; stops at one it has no program for
+/// (`unprepared`), with which the next run starts.
+struct FilteredCountLoop: WalkLoop {
+    unowned(unsafe) let file: CaptureFile
+    let filter: PacketFilter
+    var count = 0
+    var unprepared: PacketView?
+
+    mutating func run<W: RecordWalker>(_ walker: inout W) throws(CaptureFileError) {
+        if let pending = unprepared {
+            guard let match = filter.matches(pending) else { return }
+            unprepared = nil
+            if match { count &+= 1 }
+        }
+        do {
+            while let view = try walker.next() {
+                guard let match = filter.matches(view) else {
+                    unprepared = view
+                    return
+                }
+                if match { count &+= 1 }
+            }
+        } catch {
+            throw file.failed(error)
+        }
     }
 }

@@ -67,7 +67,9 @@ struct PcapngWalker {
     /// The next packet (other blocks are followed, not handed out), or nil at the end.
     @inline(__always)
     mutating func next() throws(CaptureFileError) -> PacketView? {
-        if let view = nextEnhancedPacketInWindow() { return view }
+        if let epb = nextEnhancedPacketInWindow() {
+            return packetView(epb.p, type: BlockType.enhancedPacket, length: epb.length, epb.layout, at: epb.offset)
+        }
         guard case .packet(let view)? = try slowNext(handingOutBlocks: false) else { return nil }
         return view
     }
@@ -75,14 +77,31 @@ struct PcapngWalker {
     /// The next packet or, when `blocks`, the next block that is not a packet.
     @inline(__always)
     mutating func nextRecord(blocks: Bool) throws(CaptureFileError) -> CaptureFileRecord? {
-        if let view = nextEnhancedPacketInWindow() { return .packet(view) }
+        if let epb = nextEnhancedPacketInWindow() {
+            return .packet(packetView(epb.p, type: BlockType.enhancedPacket, length: epb.length, epb.layout,
+                                      at: epb.offset))
+        }
         return try slowNext(handingOutBlocks: blocks)
     }
 
-    /// The fast path: an Enhanced Packet Block of a known interface, all in the
-    /// window and sound; nil for anything else (then `slowNext` decides).
+    /// Moves past the next packet without handing out a view (for counting):
+    /// the same checks as `next()`. Returns false at the end of the file.
     @inline(__always)
-    mutating func nextEnhancedPacketInWindow() -> PacketView? {
+    mutating func skipPacket() throws(CaptureFileError) -> Bool {
+        if let epb = nextEnhancedPacketInWindow() {
+            // What `packetView` notes; nothing else of the block is read.
+            if Int(epb.p.loadU32(24, swapped)) < epb.layout.captureLength {
+                file.noteWireLengthBelowCaptureLength(at: epb.offset)
+            }
+            return true
+        }
+        return try slowNext(handingOutBlocks: false) != nil
+    }
+
+    /// The fast path: an Enhanced Packet Block of a known interface, all in the
+    /// window and sound, moved past; nil for anything else (then `slowNext` decides).
+    @inline(__always)
+    mutating func nextEnhancedPacketInWindow() -> (p: UnsafeRawPointer, length: Int, layout: PacketLayout, offset: Int)? {
         let blockOffset = offset
         touched &+= window.touch(blockOffset, ahead: touchDistance, mark: &touchMark)
         guard !scanOnly, let h = window.bytesIfPresent(at: blockOffset, count: 32),
@@ -94,14 +113,7 @@ struct PcapngWalker {
               Int(p.loadU32(length &- 4, swapped)) == length else { return nil }
         offset = blockOffset &+ length
         packetCount &+= 1
-        return packetView(p, type: BlockType.enhancedPacket, length: length, layout, at: blockOffset)
-    }
-
-    /// Moves past the next packet without handing out a view (for counting):
-    /// the same checks as `next()`. Returns false at the end of the file.
-    @inline(__always)
-    mutating func skipPacket() throws(CaptureFileError) -> Bool {
-        try next() != nil
+        return (p, length, layout, blockOffset)
     }
 
     /// Every block kind, every check, every error.
