@@ -32,6 +32,11 @@ extension CaptureFile {
     private func forEachRecord(matching filter: PacketFilter, blocks: Bool,
                                _ body: (CaptureFileRecord) throws -> Bool) async throws {
         try await withTaskExecutorPreference(try streamReadExecutor()) {
+            if filter.matchesEverything {
+                var walker = try makeWalker()
+                _ = try walkRecords(&walker, blocks: blocks, body)
+                return
+            }
             try await filter.prepare(for: self)
             var walker = try makeWalker()
             var pending: PacketView?
@@ -106,18 +111,34 @@ struct FilteredCountLoop: WalkLoop {
     var unprepared: PacketView?
 
     mutating func run<W: RecordWalker>(_ walker: inout W) throws(CaptureFileError) {
-        if let pending = unprepared {
-            guard let match = filter.matches(pending) else { return }
-            unprepared = nil
-            if match { count &+= 1 }
+        var w = walker   // locals stay in registers; the inouts would be stored every record
+        var n = 0
+        defer {
+            walker = w
+            count &+= n
         }
         do {
-            while let view = try walker.next() {
-                guard let match = filter.matches(view) else {
-                    unprepared = view
-                    return
+            if filter.matchesEverything {
+                while try w.skipPacket() { n &+= 1 }
+                return
+            }
+            // The program stays at hand while the link type (and byte order) does.
+            var linkType: LinkType?
+            var swapped = false
+            var program: BPFProgram?
+            var next = unprepared
+            unprepared = nil
+            if next == nil { next = try w.next() }
+            while let view = next {
+                if view.linkType != linkType || view.swapped != swapped {
+                    guard let entry = filter.program(for: view.linkType, byteSwapped: view.swapped) else {
+                        unprepared = view
+                        return
+                    }
+                    (linkType, swapped, program) = (view.linkType, view.swapped, entry)
                 }
-                if match { count &+= 1 }
+                if let program, program.run(view.unsafeBytes, wireLength: view.wireLength) != 0 { n &+= 1 }
+                next = try w.next()
             }
         } catch {
             throw file.failed(error)

@@ -55,9 +55,11 @@ struct RecordLoop: WalkLoop {
     /// - Returns: whether the file ended (rather than the body stopping the walk).
     @inline(__always)
     mutating func run<W: RecordWalker>(_ walker: inout W) throws -> Bool {
+        var w = walker   // a local copy stays in registers; the inout would be stored every record
+        defer { walker = w }
         while true {
             let record: CaptureFileRecord?
-            do { record = try walker.nextRecord(blocks: blocks) } catch { throw file.failed(error) }
+            do { record = try w.nextRecord(blocks: blocks) } catch { throw file.failed(error) }
             guard let record else { return true }
             guard try body(record) else { return false }
         }
@@ -70,8 +72,14 @@ struct CountLoop: WalkLoop {
     var count = 0
 
     mutating func run<W: RecordWalker>(_ walker: inout W) throws(CaptureFileError) {
+        var w = walker   // locals stay in registers; the inouts would be stored every record
+        var n = 0
+        defer {
+            walker = w
+            count &+= n
+        }
         do {
-            while try walker.skipPacket() { count &+= 1 }
+            while try w.skipPacket() { n &+= 1 }
         } catch {
             throw file.failed(error)
         }

@@ -76,6 +76,7 @@ public final class PacketFilter {
     /// filtered walks do this themselves; calling it first reports a bad
     /// expression before anything else happens.
     public func prepare(for file: CaptureFile) async throws(CaptureError) {
+        guard !matchesEverything else { return }   // linkTypes() of a pcapng file walks its block headers
         try await prepare(for: file.linkTypes(), byteSwapped: file.isByteSwapped)
     }
 
@@ -98,6 +99,13 @@ public final class PacketFilter {
         let key = Key(linkType: packet.linkType, byteSwapped: false)
         if programs[key] == nil && !matchesEverything { try await prepare(for: [packet.linkType]) }
         return packet.bytes.withUnsafeBytes { verdict($0, wireLength: packet.wireLength, key: key) } ?? false
+    }
+
+    /// The program for packets of `linkType` in that byte order: nil when not
+    /// compiled yet, `.some(nil)` when it matches nothing (for loops that keep
+    /// the program at hand while the link type stays the same).
+    func program(for linkType: LinkType, byteSwapped: Bool) -> BPFProgram?? {
+        programs[Key(linkType: linkType, byteSwapped: byteSwapped)]
     }
 
     @inline(__always)
