@@ -114,6 +114,31 @@ final class FilesFilteredWalkTests: XCTestCase {
                                 "1:block168627466", "1:block1"])
     }
 
+    func testAFilteredCopyByTheCLIKeepsTheBlocksThatAreNotPackets() throws {
+        let dir = try makeTemporaryDirectory("swiftcap-scC-copy")
+        defer { removeTemporary(dir) }
+        let source = dir + "/in.pcapng", copy = dir + "/out.pcapng"
+        try Data(Self.file).write(to: URL(fileURLWithPath: source))
+        // Through standard input: the raw-IP interface appears mid-stream.
+        let r = try runProcess(["/bin/sh", "-c", "\"$0\" read --helper \"$1\" - -w \"$2\" udp < \"$3\"",
+                                try BuiltProducts.cli(), try BuiltProducts.helper(), copy, source], timeout: 60)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        var records: [String] = []
+        try CaptureFile(path: copy).forEachRecord { record in
+            switch record {
+            case .block(let block): records.append("\(block.sectionIndex):b\(block.type)")
+            case .packet(let view): records.append("\(view.sectionIndex):p\(Self.unit(view))")
+            }
+            return true
+        }
+        // Both sections, every interface (read from a stream, the raw-IP one where
+        // it appeared), the statistics, and only the UDP packets.
+        XCTAssertEqual(records, ["0:b168627466", "0:b1", "0:p2", "0:b1", "0:p5", "0:b5", "1:b168627466", "1:b1"])
+        let tshark = try runProcess(["/usr/bin/tshark", "-r", copy, "-T", "fields", "-e", "frame.number"], timeout: 60)
+        XCTAssertEqual(tshark.status, 0, "tshark (installed by .ci/setup): \(tshark.stderr)")
+        XCTAssertEqual(tshark.stdout.split(separator: "\n").count, 2, tshark.stdout)
+    }
+
     func testReturningFalseEndsTheWalkAndAStreamContinuesAfterThatPacket() async throws {
         let rest = try await withPipe(Self.file) { fd in
             let stream = try CaptureFile(fileDescriptor: fd, path: "pipe")
