@@ -60,7 +60,7 @@ extension CaptureFile {
         try await withTaskExecutorPreference(try streamReadExecutor()) {
             try await filter.prepare(for: self)
             var walker = try makeWalker()
-            var loop = FilteredCountLoop(file: self, filter: filter)
+            var loop = PacketCountLoop(file: self, filter: filter)
             defer { count += loop.count }
             while true {
                 try walk(&walker, &loop)
@@ -102,11 +102,12 @@ extension CaptureFile {
     }
 }
 
-/// Counts the packets a filter accepts; stops at one it has no program for
-/// (`unprepared`), with which the next run starts.
-struct FilteredCountLoop: WalkLoop {
+/// Counts packets without handing out views: all of them (no filter), or those
+/// a filter accepts, stopping at one it has no program for (`unprepared`), with
+/// which the next run starts.
+struct PacketCountLoop: WalkLoop {
     unowned(unsafe) let file: CaptureFile
-    let filter: PacketFilter
+    let filter: PacketFilter?
     var count = 0
     var unprepared: PacketView?
 
@@ -118,7 +119,7 @@ struct FilteredCountLoop: WalkLoop {
             count &+= n
         }
         do {
-            if filter.matchesEverything {
+            guard let filter, !filter.matchesEverything else {
                 while try w.skipPacket() { n &+= 1 }
                 return
             }

@@ -66,26 +66,6 @@ struct RecordLoop: WalkLoop {
     }
 }
 
-/// Counts packets without handing out views.
-struct CountLoop: WalkLoop {
-    unowned(unsafe) let file: CaptureFile
-    var count = 0
-
-    mutating func run<W: RecordWalker>(_ walker: inout W) throws(CaptureFileError) {
-        var w = walker   // locals stay in registers; the inouts would be stored every record
-        var n = 0
-        defer {
-            walker = w
-            count &+= n
-        }
-        do {
-            while try w.skipPacket() { n &+= 1 }
-        } catch {
-            throw file.failed(error)
-        }
-    }
-}
-
 /// One record (for iterators).
 struct StepLoop: WalkLoop {
     let blocks: Bool
@@ -134,7 +114,7 @@ extension CaptureFile {
     /// record). After a throw, `count` holds the complete packets before the damage.
     public func countPackets(into count: inout Int) throws(CaptureFileError) {
         var walker = try makeWalker()
-        var loop = CountLoop(file: self)
+        var loop = PacketCountLoop(file: self, filter: nil)
         defer { count += loop.count }
         try walk(&walker, &loop)
     }
