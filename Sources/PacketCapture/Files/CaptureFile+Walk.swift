@@ -53,7 +53,6 @@ struct RecordLoop: WalkLoop {
     let body: (CaptureFileRecord) throws -> Bool
 
     /// - Returns: whether the file ended (rather than the body stopping the walk).
-    @inline(__always)
     mutating func run<W: RecordWalker>(_ walker: inout W) throws -> Bool {
         var w = walker   // a local copy stays in registers; the inout would be stored every record
         defer { walker = w }
