@@ -57,7 +57,9 @@ let package = Package(
         .target(
             name: "CSwiftcapHelper",
             path: "Helper/CSwiftcapHelper",
-            linkerSettings: [.linkedLibrary("pcap"), .linkedLibrary("cap")]
+            // libpcap linked statically, its D-Bus backend stubbed (dbus_absent.c): the
+            // privileged process loads no D-Bus/systemd/gcrypt chain and starts faster.
+            linkerSettings: [.linkedLibrary(":libpcap.a"), .linkedLibrary("cap")]
         ),
         .executableTarget(
             name: "swiftcap-helper",
