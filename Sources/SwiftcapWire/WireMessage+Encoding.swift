@@ -1,6 +1,6 @@
 extension WireMessage {
     /// Appends this message as one complete frame (length, type, payload).
-    public func encode(into out: inout [UInt8]) {
+    package func encode(into out: inout [UInt8]) {
         var w = ByteWriter(capacity: 64)
         encodePayload(into: &w)
         precondition(w.bytes.count <= Wire.maxPayloadLength, "payload of \(frameType) exceeds the frame bound")
@@ -12,7 +12,7 @@ extension WireMessage {
     }
 
     /// This message as one frame.
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         var out: [UInt8] = []
         encode(into: &out)
         return out
