@@ -95,6 +95,9 @@ struct InjectCommand: AsyncParsableCommand {
 
     struct Refusal: Error { var message: String }
 
+    /// Packets per --topspeed request: bench/inject-rate measured the choice.
+    static let batchPackets = 4096
+
     /// Sends the packets of `path` `loop` times with the chosen timing.
     private func sendFile(_ path: String, on capture: LiveCapture, report: inout InjectReport) async throws {
         var pacer = Pacer(rate: rate, speedMultiplier: topspeed ? nil : (speedMultiplier ?? (rate == nil ? 1 : nil)))
@@ -108,17 +111,23 @@ struct InjectCommand: AsyncParsableCommand {
             pacer.startPass()
             // --topspeed: packets go in batches, one request (and one reply) per
             // batch instead of per packet.
-            var batch = InjectBatch()
+            var batch = InjectBatch(maximumCount: Self.batchPackets)
             do {
                 for try await packet in input.packets {
-                    if report.attempted + batch.packets.count >= limit { break }
+                    if report.attempted + batch.count >= limit { break }
                     guard packet.linkType == capture.linkType else {
                         await report.send(batch: &batch, on: capture)
                         throw mismatch(path, packet.linkType, capture)
                     }
                     if topspeed {
-                        if !batch.fits(packet.bytes.count) { await report.send(batch: &batch, on: capture) }
-                        batch.append(packet.bytes)
+                        do throws(CaptureError) {
+                            if try !batch.append(packet.bytes) {
+                                await report.send(batch: &batch, on: capture)
+                                _ = try batch.append(packet.bytes)
+                            }
+                        } catch {
+                            report.count(failure: error) // an empty or oversized record
+                        }
                         continue
                     }
                     await pacer.wait(for: packet.timestamp)
@@ -193,23 +202,6 @@ struct Pacer {
     }
 }
 
-/// Packets waiting to go to the helper in one `inject(batch:)`.
-struct InjectBatch {
-    var packets: [[UInt8]] = []
-    var bytes = 4
-    /// At most this many packets per request, so a batch goes out promptly.
-    static let maxPackets = 1024
-
-    func fits(_ size: Int) -> Bool {
-        packets.count < Self.maxPackets && bytes + 4 + size <= LiveCapture.maximumBatchBytes
-    }
-
-    mutating func append<C: Collection<UInt8>>(_ packet: C) {
-        packets.append(Array(packet))
-        bytes += 4 + packet.count
-    }
-}
-
 /// What `inject` did: printed at the end as tcpreplay prints its summary.
 struct InjectReport {
     var sent = 0
@@ -227,10 +219,15 @@ struct InjectReport {
             bytes += try await capture.inject(packet)
             sent += 1
         } catch {
-            failures += 1
-            if firstError == nil { firstError = CLIMessages.describe(error) }
+            count(failure: error)
         }
         last = now
+    }
+
+    /// A packet that could not be sent.
+    mutating func count(failure error: CaptureError) {
+        failures += 1
+        if firstError == nil { firstError = CLIMessages.describe(error) }
     }
 
     /// The batch on its way to the helper: while the helper sends it, the next
@@ -245,15 +242,15 @@ struct InjectReport {
     /// Hands what `batch` holds (if anything) to the helper, once the batch
     /// before it is done, and empties it.
     mutating func send(batch: inout InjectBatch, on capture: LiveCapture) async {
-        guard !batch.packets.isEmpty else { return }
+        guard !batch.isEmpty else { return }
         await settle()
         if first == nil { first = clock.now }
-        let packets = batch.packets
-        inFlightCount = packets.count
+        let full = batch
+        inFlightCount = full.count
         inFlight = Task {
-            do throws(CaptureError) { return (try await capture.inject(batch: packets), nil) } catch { return (nil, error) }
+            do throws(CaptureError) { return (try await capture.inject(batch: full), nil) } catch { return (nil, error) }
         }
-        batch = InjectBatch()
+        batch.removeAll()
     }
 
     /// Waits for the batch in flight, if any, and counts what it did.
