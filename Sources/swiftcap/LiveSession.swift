@@ -132,7 +132,7 @@ struct LiveSession {
             timer.resume()
             sources.append(timer)
         }
-        sources.append(output.startTimer(on: queue))
+        sources.append(output.startTimer(on: queue) { consumer.cancel() })
 
         let (captured, failure) = await consumer.value
         for s in sources { s.cancel() }

@@ -65,6 +65,13 @@ final class RingBufferWriter: PacketSink {
         try writer.flush()
     }
 
+    /// -G / -b duration: the next file starts when its time is up, even when
+    /// no packet arrives (the previous file then holds none).
+    func tick() throws(CaptureFileError) {
+        guard !stopRequested, timeIsUp() else { return }
+        try rotate()
+    }
+
     func close() throws(CaptureFileError) {
         try writer.close()
     }
