@@ -9,6 +9,8 @@ import Synchronization
 struct LiveSession {
     let command: CaptureCommand
     let options: CaptureOptions
+    /// Per -i, its filter (its own -f, or the common one).
+    let filters: InterfaceFilters
     let plan: RotationPlan
 
     /// What `capture` opened: one interface, or several merged by timestamp.
@@ -58,6 +60,7 @@ struct LiveSession {
                 var single = options
                 let (interface, transport) = command.interfaces.first.map(command.remote.source) ?? (nil, command.remote.transport(host: command.remote.remote))
                 single.transport = transport
+                single.filter = filters.filter(for: 0)
                 source = .single(try await LiveCapture.open(interface: interface, options: single))
             }
         } catch {
@@ -181,10 +184,11 @@ struct LiveSession {
     func openMerged() async throws(CaptureError) -> MultiInterfaceCapture {
         var opened: [LiveCapture] = []
         do throws(CaptureError) {
-            for value in command.interfaces {
+            for (index, value) in command.interfaces.enumerated() {
                 let (interface, transport) = command.remote.source(value)
                 var perInterface = options
                 perInterface.transport = transport
+                perInterface.filter = filters.filter(for: index)
                 opened.append(try await LiveCapture.open(interface: interface, options: perInterface))
             }
             return try MultiInterfaceCapture(captures: opened, lookahead: MultiInterfaceCapture.defaultLookahead(for: options.timeout))
