@@ -108,37 +108,42 @@ struct InjectCommand: AsyncParsableCommand {
             if input.linkTypesAreComplete, let other = input.linkTypes().first(where: { $0 != capture.linkType }) {
                 throw mismatch(path, other, capture)
             }
+            if topspeed {
+                try await sendBatches(of: input, path: path, limit: limit - report.attempted, on: capture, report: &report)
+                if report.attempted >= limit { return }
+                continue
+            }
             pacer.startPass()
-            // --topspeed: packets go in batches, one request (and one reply) per
-            // batch instead of per packet.
-            var batch = InjectBatch(maximumCount: Self.batchPackets)
             do {
                 for try await packet in input.packets {
-                    if report.attempted + batch.count >= limit { break }
-                    guard packet.linkType == capture.linkType else {
-                        await report.send(batch: &batch, on: capture)
-                        throw mismatch(path, packet.linkType, capture)
-                    }
-                    if topspeed {
-                        do throws(CaptureError) {
-                            if try !batch.append(packet.bytes) {
-                                await report.send(batch: &batch, on: capture)
-                                _ = try batch.append(packet.bytes)
-                            }
-                        } catch {
-                            report.count(failure: error) // an empty or oversized record
-                        }
-                        continue
-                    }
+                    if report.attempted >= limit { break }
+                    guard packet.linkType == capture.linkType else { throw mismatch(path, packet.linkType, capture) }
                     await pacer.wait(for: packet.timestamp)
                     await report.send(packet.bytes, on: capture)
                 }
             } catch let error as CaptureFileError {
-                await report.send(batch: &batch, on: capture)
                 throw Refusal(message: "\(error)")
             }
-            await report.send(batch: &batch, on: capture)
             if report.attempted >= limit { return }
+        }
+    }
+
+    /// --topspeed: packets go in batches, one request (and one reply) per batch
+    /// instead of per packet, read from the file while the batch before is sent.
+    private func sendBatches(of input: CaptureFile, path: String, limit: Int, on capture: LiveCapture,
+                             report: inout InjectReport) async throws {
+        let reader = InjectBatchReader(file: input, linkType: capture.linkType, limit: limit, batchPackets: Self.batchPackets)
+        defer { reader.cancel() }
+        while let item = await reader.next() {
+            switch item {
+            case .batch(var batch, let rejected, let rejection):
+                if let rejection { for _ in 0 ..< rejected { report.count(failure: rejection) } } // empty or oversized records
+                await report.send(batch: &batch, on: capture)
+            case .linkTypeMismatch(let other):
+                throw mismatch(path, other, capture)
+            case .damaged(let error):
+                throw Refusal(message: "\(error)")
+            }
         }
     }
 

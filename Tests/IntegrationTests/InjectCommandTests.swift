@@ -233,6 +233,38 @@ final class InjectCommandTests: XCTestCase {
         XCTAssertEqual(r.frames.count, 0)
     }
 
+    /// --topspeed reads the file on its own thread: a file damaged after four
+    /// packets sends those four, then fails with the file's error; a pcapng
+    /// stream whose third packet is of another link type sends the two before it.
+    func testTopSpeedStopsAtDamageAndAtAnotherLinkType() throws {
+        let veths = try VethLinks(links: 1, prefix: "scD")
+        defer { veths.cleanup() }
+        let sent = Self.frames(5, tag: "dmg")
+        let damaged = try Self.file(sent)
+        let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: damaged)[.size] as? Int)
+        XCTAssertEqual(truncate(damaged, off_t(size - 10)), 0)
+        var r = try injectAndReceive(veths, ["--topspeed", damaged])
+        XCTAssertEqual(r.inject.status, 1, r.inject.stderr)
+        XCTAssertTrue(r.inject.stderr.contains("4 packets sent, 480 bytes, 0 failed"), r.inject.stderr)
+        XCTAssertTrue(r.frames.map(\.bytes) == Array(sent.prefix(4)), "the four complete packets, in order")
+
+        let path = try makeTemporaryDirectory("scD-inject-mixed") + "/mixed.pcapng"
+        let writer = try CaptureFileWriter(path: path, format: .pcapng)
+        _ = try writer.addInterface(linkType: .ethernet)
+        _ = try writer.addInterface(linkType: .linuxSLL)
+        for (i, frame) in sent.prefix(3).enumerated() {
+            try writer.write(Packet(timestamp: Timestamp(seconds: 1_700_000_000, nanoseconds: 0), wireLength: frame.count, bytes: frame[...],
+                                    linkType: i < 2 ? .ethernet : .linuxSLL, interfaceIndex: i < 2 ? 0 : 1))
+        }
+        try writer.close()
+        let command = "cat \(path) | \(try BuiltProducts.cli()) inject --helper \(try BuiltProducts.helper()) -i \(veths.links[0].local) --topspeed -"
+        r = try injectAndReceive(veths, [], shell: command)
+        XCTAssertEqual(r.inject.status, 1, r.inject.stderr)
+        XCTAssertTrue(r.inject.stderr.contains("standard input has packets of link-type LINUX_SLL"), r.inject.stderr)
+        XCTAssertTrue(r.inject.stderr.contains("2 packets sent, 240 bytes, 0 failed"), r.inject.stderr)
+        XCTAssertTrue(r.frames.map(\.bytes) == Array(sent.prefix(2)))
+    }
+
     /// The bad-input table of inject: one clear error each, before any helper runs.
     func testBadInjectArguments() throws {
         let cases: [([String], String)] = [
