@@ -95,7 +95,8 @@ struct InjectCommand: AsyncParsableCommand {
 
     struct Refusal: Error { var message: String }
 
-    /// Packets per --topspeed request: bench/inject-rate measured the choice.
+    /// Packets per --topspeed request: 4096 minimum-size (60-byte) frames fill one
+    /// maximal request; the helper sends them with four sendmmsg calls.
     static let batchPackets = 4096
 
     /// Sends the packets of `path` `loop` times with the chosen timing.
