@@ -210,18 +210,16 @@ struct LiveSession {
         }
         let nanoseconds = captures[0].timestampPrecision == .nanoseconds
         let fileOptions = CaptureFileWriter.Options(pcapTimestampPrecision: nanoseconds ? .nanoseconds : .microseconds)
+        let interfaces = captures.enumerated().map { index, c in
+            RingBufferWriter.Interface(linkType: c.linkType, snapshotLength: c.snapshotLength, name: c.qualifiedName,
+                                       resolution: c.timestampPrecision == .nanoseconds ? .nanoseconds : .microseconds,
+                                       filter: filters.filter(for: index).flatMap { $0.isEmpty ? nil : $0 })
+        }
         if plan.needsRingWriter || plan.stopAfterFiles != nil {
-            let interfaces = captures.map { c in
-                RingBufferWriter.Interface(linkType: c.linkType, snapshotLength: c.snapshotLength, name: c.qualifiedName,
-                                           resolution: c.timestampPrecision == .nanoseconds ? .nanoseconds : .microseconds)
-            }
             return try RingBufferWriter(path: path, format: format, options: fileOptions, interfaces: interfaces, plan: plan)
         }
         let writer = try CaptureFileWriter(path: path, format: format, options: fileOptions)
-        for capture in captures {
-            try writer.addInterface(linkType: capture.linkType, snapshotLength: capture.snapshotLength, name: capture.qualifiedName,
-                                    timestampResolution: capture.timestampPrecision == .nanoseconds ? .nanoseconds : .microseconds)
-        }
+        for i in interfaces { try i.declare(in: writer) }
         // The headers reach the reader at once, before the first packet.
         try writer.flush()
         return writer

@@ -81,6 +81,10 @@ final class InterfaceFilterTests: XCTestCase {
         let rows = try toolLines(["/usr/bin/tshark", "-r", own.path, "-T", "fields", "-E", "separator=,",
                                   "-e", "frame.interface_name", "-e", "ip.proto", "-Y", "eth.src == 02:53:43:44:00:00 || eth.src == 02:53:43:44:00:01"])
         XCTAssertEqual(rows.sorted(), (Array(repeating: "\(names[0]),1", count: 4) + Array(repeating: "\(names[1]),17", count: 4)).sorted())
+        // Each interface block records its filter, as dumpcap's do (if_filter).
+        let filterLines = try toolLines(["/usr/bin/capinfos", "-I", own.path]).filter { $0.contains("Filter string = ") }
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        XCTAssertEqual(filterLines, ["Filter string = icmp", "Filter string = udp"])
 
         // A common filter (the words) for the interface without its own -f.
         let mixed = try capture(veths, ["-i", names[0], "-i", names[1], "-f", "icmp", "udp"])
