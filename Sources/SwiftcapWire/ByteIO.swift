@@ -81,6 +81,11 @@ package struct ByteReader {
         let at = try take(n, what)
         return Array(UnsafeRawBufferPointer(rebasing: buffer[at ..< at + n]))
     }
+    /// Steps over `n` bytes; returns where they start.
+    @discardableResult
+    package mutating func skip(_ n: Int, _ what: StaticString) throws(ProtocolViolation) -> Int {
+        try take(n, what)
+    }
     package mutating func rest() -> [UInt8] {
         let r = Array(UnsafeRawBufferPointer(rebasing: buffer[offset ..< end]))
         offset = end

@@ -305,7 +305,7 @@ package enum WireMessage: Equatable, Sendable {
     case describeDevice(String)
     case deviceDetails(WireDeviceDetails)
     /// `injectBatch`: several packets sent in order with one request (tcpreplay --topspeed).
-    case injectBatch([[UInt8]])
+    case injectBatch(WireInjectBatch)
     case injectedBatch(WireInjectResult)
     case end
     case error(WireError)

@@ -82,17 +82,8 @@ extension WireMessage {
         case .describeDevice:
             message = .describeDevice(try r.string("device"))
         case .injectBatch:
-            let count = Int(try r.u32("packet count"))
-            // Each packet needs its 4-byte length and at least one byte.
-            guard count >= 1, count <= r.remaining / 5 else { throw ProtocolViolation(.badField, "packet count \(count) does not fit the payload") }
-            var packets: [[UInt8]] = []
-            packets.reserveCapacity(count)
-            for _ in 0 ..< count {
-                let length = Int(try r.u32("packet length"))
-                guard length >= 1, length <= r.remaining else { throw ProtocolViolation(.badField, "packet length \(length) does not fit the payload") }
-                packets.append(try r.bytes(length, "packet"))
-            }
-            message = .injectBatch(packets)
+            message = .injectBatch(try WireInjectBatch(validating: UnsafeRawBufferPointer(rebasing: buffer[payload])))
+            return message
         case .injectedBatch:
             message = .injectedBatch(WireInjectResult(sent: try r.u32("sent"), bytes: try r.u64("bytes"), failed: try r.u32("failed"),
                                                       firstError: try r.string("first error")))
