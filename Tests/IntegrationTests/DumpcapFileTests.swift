@@ -16,8 +16,11 @@ final class DumpcapFileTests: XCTestCase {
         // dumpcap says "Capturing on ..." once its interfaces are open.
         XCTAssertTrue(dumpcap.waitForStderr(timeout: 15) { $0.contains("Capturing on") },
                       "dumpcap (installed by .ci/setup with tshark) did not start: \(dumpcap.stderr)")
-        Thread.sleep(forTimeInterval: 0.3)
-        let ping = try runProcess(["/usr/bin/ping", "-c", "4", "-i", "0.2", "-W", "1", "127.0.0.1"], timeout: 15)
+        // dumpcap may still be starting its second capture when it says so: more echoes
+        // (32 packets over the two interfaces) than -c 16 needs, so a late start or a
+        // missed packet on a loaded machine still ends the capture by count.
+        Thread.sleep(forTimeInterval: 1)
+        let ping = try runProcess(["/usr/bin/ping", "-c", "8", "-i", "0.2", "-W", "1", "127.0.0.1"], timeout: 15)
         XCTAssertEqual(ping.status, 0, ping.stderr)
         let r = dumpcap.wait(timeout: 15)
         XCTAssertEqual(r.status, 0, r.stderr)
