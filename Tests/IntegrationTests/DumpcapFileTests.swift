@@ -12,16 +12,17 @@ final class DumpcapFileTests: XCTestCase {
         let dir = try makeTemporaryDirectory("swiftcap-dumpcap")
         defer { removeTemporary(dir) }
         let path = "\(dir)/dumpcap.pcapng"
-        let dumpcap = try ChildProcess(["/usr/bin/dumpcap", "-i", "lo", "-i", "lo", "-c", "16", "-f", "icmp", "-w", path])
+        // No -c: a count can be met by one interface alone while the other's packets
+        // wait in its buffer. Stopped with SIGINT once both have had time to deliver.
+        let dumpcap = try ChildProcess(["/usr/bin/dumpcap", "-i", "lo", "-i", "lo", "-f", "icmp", "-w", path])
         // dumpcap says "Capturing on ..." once its interfaces are open.
         XCTAssertTrue(dumpcap.waitForStderr(timeout: 15) { $0.contains("Capturing on") },
                       "dumpcap (installed by .ci/setup with tshark) did not start: \(dumpcap.stderr)")
-        // dumpcap may still be starting its second capture when it says so: more echoes
-        // (32 packets over the two interfaces) than -c 16 needs, so a late start or a
-        // missed packet on a loaded machine still ends the capture by count.
         Thread.sleep(forTimeInterval: 1)
-        let ping = try runProcess(["/usr/bin/ping", "-c", "8", "-i", "0.2", "-W", "1", "127.0.0.1"], timeout: 15)
+        let ping = try runProcess(["/usr/bin/ping", "-c", "4", "-i", "0.2", "-W", "1", "127.0.0.1"], timeout: 15)
         XCTAssertEqual(ping.status, 0, ping.stderr)
+        Thread.sleep(forTimeInterval: 1.5)
+        dumpcap.send(SIGINT)
         let r = dumpcap.wait(timeout: 15)
         XCTAssertEqual(r.status, 0, r.stderr)
 
