@@ -25,6 +25,10 @@ import Darwin
 /// pcapng→pcapng copies blocks verbatim (options such as `epb_flags`, hashes,
 /// drop counts and comments included, interface and section headers too), and
 /// timestamps keep their original resolution.
+///
+/// This file is the façade; the records and blocks are encoded in
+/// CaptureRecordEncoders.swift, and which interface a packet is written on is
+/// decided in CaptureFileWriter+InterfaceMap.swift.
 public final class CaptureFileWriter {
     public let format: CaptureFileFormat
     public let path: String
@@ -35,7 +39,6 @@ public final class CaptureFileWriter {
 
     let out: OutputBuffer
     let options: Options
-    /// Interfaces of the current section (pcapng) or of the file (pcap).
     var interfaces: [Interface] = []
     var pendingSectionOptions: [PcapngOption]
     var sectionWritten = false
@@ -114,9 +117,11 @@ public final class CaptureFileWriter {
                                 resolution: timestampResolution, timestampOffset: timestampOffset, options: all)
     }
 
+    /// Declares an interface with a raw link-type field (a pcap header's upper
+    /// bits included) and the IDB options as given.
     @discardableResult
     func addInterface(linkTypeField: UInt32, snapshotLength: UInt32, resolution: TimestampResolution,
-                              timestampOffset: Int64, options idbOptions: [PcapngOption])
+                      timestampOffset: Int64, options idbOptions: [PcapngOption])
         throws(CaptureFileError) -> Int {
         try checkOpen()
         let linkType = LinkType(rawValue: linkTypeField & 0xFFFF)
