@@ -32,7 +32,7 @@ extension CaptureFileWriter {
             throw invalid("packet names interface \(packet.interfaceIndex) but only \(interfaces.count) "
                 + "interface(s) were added; call addInterface first")
         }
-        try checkLinkType(packet.linkType, of: "packet", on: packet.interfaceIndex)
+        try checkLinkType(packet.linkType, on: packet.interfaceIndex, of: "packet")
         return packet.interfaceIndex
     }
 
@@ -40,16 +40,18 @@ extension CaptureFileWriter {
     /// declared (with the file's section, pcapng→pcapng) on first use.
     func interfaceIndex(for view: PacketView) throws(CaptureFileError) -> Int {
         let index = try mappedInterface(view.file, section: view.sectionIndex, interface: view.interfaceIndex)
-        try checkLinkType(view.linkType, of: "packet at byte \(view.fileOffset) of \(view.file.path)", on: index)
+        try checkLinkType(view.linkType, on: index, of: "packet at byte \(view.fileOffset) of \(view.file.path)")
         return index
     }
 
-    private func checkLinkType(_ linkType: LinkType, of what: String, on index: Int) throws(CaptureFileError) {
+    /// `what` names the packet in the error; it is only built for the error.
+    private func checkLinkType(_ linkType: LinkType, on index: Int, of what: @autoclosure () -> String)
+        throws(CaptureFileError) {
         let declared = interfaces[index].linkType
         guard declared != linkType else { return }
         throw CaptureFileError(
             code: .linkTypeMismatch, offset: out.position,
-            message: "\(what) has link type \(linkType.rawValue) but its interface \(index) was declared with "
+            message: "\(what()) has link type \(linkType.rawValue) but its interface \(index) was declared with "
                 + "\(declared.rawValue); add an interface for that link type"
                 + (format == .pcap ? " (in a pcapng file)" : ""), path: path)
     }
