@@ -52,16 +52,34 @@ final class RawIPCaptureTests: XCTestCase {
         return outcome.fd
     }
 
-    func testATunCaptureIsRawIPInPacketsAndInTheFile() throws {
+    private let device = "scBtun0"
+
+    /// A namespace of the test's own with tun device `device` (10.253.0.1/24, up)
+    /// and the descriptor that reads what the device sends. The caller closes
+    /// the descriptor and deletes the namespace.
+    private func makeNamespaceWithTun() throws -> (namespace: String, tun: Int32) {
         try requireRoot()
         let namespace = "scBraw\(getpid() % 100_000)"
-        let device = "scBtun0"
         try runChecked(["/usr/sbin/ip", "netns", "add", namespace])
-        defer { _ = try? runProcess(["/usr/sbin/ip", "netns", "del", namespace]) }
-        let tun = try openTun(device, in: namespace)
-        defer { close(tun) }
-        try runChecked(["/usr/sbin/ip", "-n", namespace, "addr", "add", "10.253.0.1/24", "dev", device])
-        try runChecked(["/usr/sbin/ip", "-n", namespace, "link", "set", device, "up"])
+        do {
+            let tun = try openTun(device, in: namespace)
+            do {
+                try runChecked(["/usr/sbin/ip", "-n", namespace, "addr", "add", "10.253.0.1/24", "dev", device])
+                try runChecked(["/usr/sbin/ip", "-n", namespace, "link", "set", device, "up"])
+            } catch {
+                close(tun)
+                throw error
+            }
+            return (namespace, tun)
+        } catch {
+            _ = try? runProcess(["/usr/sbin/ip", "netns", "del", namespace])
+            throw error
+        }
+    }
+
+    func testATunCaptureIsRawIPInPacketsAndInTheFile() throws {
+        let (namespace, tun) = try makeNamespaceWithTun()
+        defer { close(tun); _ = try? runProcess(["/usr/sbin/ip", "netns", "del", namespace]) }
         let dir = try makeTemporaryDirectory("scB-raw")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let cli = try BuiltProducts.cli(), helper = try BuiltProducts.helper()
@@ -109,6 +127,51 @@ final class RawIPCaptureTests: XCTestCase {
                 let ourHeader = try XCTUnwrap(FileManager.default.contents(atPath: ours))
                 XCTAssertEqual(ourHeader[20 ..< 24], tcpdumpHeader[20 ..< 24])
             }
+        }
+    }
+
+    /// A LINKTYPE_RAW file is sent on the tun device: the interface's link type
+    /// (DLT_RAW live) and the file's (LINKTYPE_RAW) are the same `LinkType`, so
+    /// `inject` accepts it, and the tun descriptor reads the packets back.
+    func testARawIPFileIsInjectedOnATun() throws {
+        let (namespace, tun) = try makeNamespaceWithTun()
+        defer { close(tun); _ = try? runProcess(["/usr/sbin/ip", "netns", "del", namespace]) }
+        XCTAssertEqual(fcntl(tun, F_SETFL, fcntl(tun, F_GETFL) | O_NONBLOCK), 0)
+        // Two IPv4/UDP packets 10.253.0.1 → 10.253.0.2 carrying a marker (checksums are not checked on this path).
+        func ipv4UDP(_ marker: String) -> [UInt8] {
+            let payload = Array(marker.utf8)
+            let total = 20 + 8 + payload.count
+            var p: [UInt8] = [0x45, 0, UInt8(total >> 8), UInt8(total & 0xFF), 0, 1, 0x40, 0, 64, 17, 0, 0,
+                              10, 253, 0, 1, 10, 253, 0, 2]
+            p += [0x9C, 0x40, 0x15, 0xB3, UInt8((8 + payload.count) >> 8), UInt8((8 + payload.count) & 0xFF), 0, 0]
+            return p + payload
+        }
+        let sent = [ipv4UDP("scB-raw-one"), ipv4UDP("scB-raw-two")]
+        let dir = try makeTemporaryDirectory("scB-rawinject")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = dir + "/raw.pcap"
+        let writer = try CaptureFileWriter(path: file, format: .pcap)
+        for bytes in sent {
+            try writer.write(Packet(timestamp: Timestamp(seconds: 1_700_000_000, nanoseconds: 0), wireLength: bytes.count,
+                                    bytes: ArraySlice(bytes), linkType: .raw))
+        }
+        try writer.close()
+
+        let r = try runProcess(NetworkNamespacePair.exec(namespace, [
+            try BuiltProducts.cli(), "inject", "--helper", try BuiltProducts.helper(), "-i", device, "--topspeed", file]), timeout: 30)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertFalse(r.stderr.contains("link-type"), "no link-type refusal: \(r.stderr)")
+
+        // The kernel may queue packets of its own (IPv6) to the device too: look for ours among them, bounded.
+        var received: [[UInt8]] = []
+        let deadline = Date().addingTimeInterval(5)
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while !sent.allSatisfy({ received.contains($0) }) && Date() < deadline {
+            let n = buffer.withUnsafeMutableBytes { read(tun, $0.baseAddress, $0.count) }
+            if n > 0 { received.append(Array(buffer[0 ..< n])) } else { usleep(10_000) }
+        }
+        for bytes in sent {
+            XCTAssertTrue(received.contains(bytes), "not read back from the tun: \(received.map(\.count))")
         }
     }
 }
