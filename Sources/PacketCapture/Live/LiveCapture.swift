@@ -20,7 +20,8 @@ public final class LiveCapture: Sendable {
     /// `host:interface` for a remote capture, the interface name otherwise: the
     /// name to show, or to give the interface in a pcapng file.
     public var qualifiedName: String { remoteHost.map { "\($0):\(interface)" } ?? interface }
-    /// pcap_datalink() of the open capture.
+    /// pcap_datalink() of the open capture, as its LINKTYPE_ value (DLT_RAW 12
+    /// is `.raw`, 101), the value a capture file of its packets stores.
     public let linkType: LinkType
     /// pcap_snapshot() of the open capture (libpcap may lower what was asked).
     public let snapshotLength: Int
@@ -41,7 +42,7 @@ public final class LiveCapture: Sendable {
     private init(interface: String, ready: Ready, session: HelperSession, filterLengthLimit: Int) {
         self.interface = interface
         if case .ssh(let destination) = session.transport { remoteHost = destination.displayName } else { remoteHost = nil }
-        self.linkType = LinkType(rawValue: ready.linkType)
+        self.linkType = LinkType(linuxDLT: ready.linkType)
         self.snapshotLength = Int(ready.snapshotLength)
         self.timestampPrecision = TimestampPrecision(ready.timestampPrecision)
         self.warning = ready.warning.isEmpty ? nil : ready.warning
