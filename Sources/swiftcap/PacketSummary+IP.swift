@@ -2,11 +2,14 @@ import PacketDecoding
 
 // IPv4/IPv6 lines: the -v header fields, IPv6 extension headers, AH, what follows IP.
 extension PacketSummary {
-    mutating func appendIP(_ packet: borrowing DecodedPacket, _ ip: NetworkLayer, depth: Int, to out: inout TextLine) {
+    /// The line of the IP packet `ip` and what it carries. `embedded`: the packet inside an
+    /// ICMP error, which tcpdump names (`IP `) even with -e.
+    mutating func appendIP(_ packet: borrowing DecodedPacket, _ ip: NetworkLayer, depth: Int, embedded: Bool = false,
+                           to out: inout TextLine) {
         let bytes = packet.bytes
         let isV4 = ip.kind == .ipv4
         // With -e the EtherType already says what follows.
-        if !linkHeader || depth > 0 { out += isV4 ? "IP " : "IP6 " }
+        if !linkHeader || depth > 0 || embedded { out += isV4 ? "IP " : "IP6 " }
         let source: Address, destination: Address
         if isV4 {
             let h = packet.ipv4Header(ip)
@@ -128,14 +131,27 @@ extension PacketSummary {
         out += "): "
     }
 
+    /// tcpdump's ` [|NAME]` for a transport header it could not read, after the endpoints it could name.
     func appendTruncated(_ packet: borrowing DecodedPacket, _ name: String, ports: (Address, Address)?, to out: inout TextLine) {
         let end = packet.end
-        if let ports, end.layer == .tcp || end.layer == .udp, packet.bytes.byteCount - end.offset >= 4 {
-            out.append(ports.0, port: packet.bytes.u16(end.offset))
-            out += " > "
-            out.append(ports.1, port: packet.bytes.u16(end.offset + 2))
-            out += ": "
+        if let ports {
+            if end.layer == .tcp || end.layer == .udp, packet.bytes.byteCount - end.offset >= 4 {
+                out.append(ports.0, port: packet.bytes.u16(end.offset))
+                out += " > "
+                out.append(ports.1, port: packet.bytes.u16(end.offset + 2))
+                out += ": "
+            } else {
+                out.append(ports.0)
+                out += " > "
+                out.append(ports.1)
+                // Without the ports tcp_print writes "SOURCE > DESTINATION:", udp_print a space more.
+                out += name == "tcp" ? ":" : ": "
+            }
+        } else if end.layer == .icmpv6, end.offset < packet.bytes.byteCount {
+            // tcpdump's icmp6_print names the type before it runs out of bytes.
+            let type = packet.bytes.u8(end.offset)
+            out += "ICMP6, \(ICMPv6Header.typeName(type) ?? "unknown icmp6 type (\(type))")"
         }
-        out += "[|\(name)]"
+        out += " [|\(name)]"
     }
 }

@@ -182,6 +182,12 @@ extension PacketSummary {
         }
         let length = Int(udp.length)
         if length < 8 { out += "truncated-udplength \(length)"; return }
+        // tcpdump -v checks UDP-over-IPv6 checksums (mandatory there); IPv4 ones only with -vv.
+        if verbose, let ip = packet.layers.transportNetwork, ip.kind == .ipv6, ip.fragmentOffset == 0, !ip.moreFragments,
+           let expected = packet.expectedTransportChecksum {
+            out += udp.checksum == expected ? "[udp sum ok] "
+                : "[bad udp cksum 0x\(hex(udp.checksum, width: 4)) -> 0x\(hex(expected, width: 4))!] "
+        }
         out += "UDP, length "
         out.append(length - 8)
     }
