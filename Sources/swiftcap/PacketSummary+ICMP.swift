@@ -56,8 +56,21 @@ extension PacketSummary {
                              10: "host prohibited", 13: "admin prohibited filter"]
                 out += "\(dst) unreachable - \(names[Int(code)] ?? "#\(code)")"
             }
+        case 5:
+            guard let embedded = icmp.embeddedPacket, let ip = embedded.ipv4, let gateway = icmp.gateway else { return false }
+            let (kind, to): (String, String) = switch code {
+            case 0: ("redirect", "to net")
+            case 1: ("redirect", "to host")
+            case 2: ("redirect-tos", "to net")
+            case 3: ("redirect-tos", "to host")
+            default: ("redirect-#\(code)", "to")
+            }
+            out += "\(kind) \(ip.destination) \(to) \(gateway)"
         case 11:
             out += code == 1 ? "ip reassembly time exceeded" : "time exceeded in-transit"
+        case 12:
+            guard icmp.bytes.byteCount >= 5 else { return false }
+            out += code != 0 ? "parameter problem - code \(code)" : "parameter problem - octet \(icmp.bytes.u8(4))"
         default:
             out += ICMPHeader.typeName(type) ?? "type-#\(type)"
         }
@@ -87,7 +100,8 @@ extension PacketSummary {
             out += ", \(icmp.bytes.ipv6Address(24)) to \(icmp.bytes.ipv6Address(8))"
         case 2: if let mtu = icmp.mtu { out += ", mtu \(mtu)" }
         case 1:
-            let codes: [UInt8: String] = [0: "unreachable route", 1: "unreachable prohibited", 2: "beyond scope",
+            // tcpdump's table has the space before "unreachable prohibited".
+            let codes: [UInt8: String] = [0: "unreachable route", 1: " unreachable prohibited", 2: "beyond scope",
                                           3: "unreachable address", 4: "unreachable port"]
             out += ", \(codes[icmp.code] ?? "unknown unreach code (\(icmp.code))")"
             guard let embedded = icmp.embeddedPacket, let ip = embedded.ipv6 else {

@@ -111,7 +111,8 @@ enum CraftedPackets {
         return path
     }
 
-    /// ICMP and ICMPv6 errors carrying whole packets, neighbour discovery with options,
+    /// ICMP and ICMPv6 errors carrying whole packets (unreachable, redirect, parameter problem,
+    /// source quench, time exceeded, packet too big), neighbour discovery with options,
     /// UDP over IPv6 with right and wrong checksums, a wrong ICMP checksum.
     static func verboseCases() -> [(bytes: [UInt8], cut: Int?)] {
         let na = be32(0x6000_0000) + linkLocal2 + option(2, mac2)
@@ -131,9 +132,14 @@ enum CraftedPackets {
             icmp4(3, 4, [0, 0] + be16(1400), tcp4(1000, 2000, id: 8), id: 11),
             icmp4(3, 3, [0, 0, 0, 0], Array(tcp4(1000, 2000, id: 12).prefix(28)), id: 13),
             icmp4(8, 0, [0, 5, 0, 6], Array("abcd".utf8), flip: 0x1234),
+            icmp4(5, 1, [127, 0, 0, 2], udp4(1000, 2000, Array("hi".utf8))),
+            icmp4(12, 0, [8, 0, 0, 0], udp4(1000, 2000, Array("hi".utf8))),
+            icmp4(4, 0, [0, 0, 0, 0], udp4(1000, 2000, Array("hi".utf8))),
             icmp6(1, 4, [0, 0, 0, 0] + udp6(1000, 2000, Array("hello".utf8))),
             icmp6(1, 3, [0, 0, 0, 0] + tcp6(1000, 2000)),
             icmp6(1, 0, [0, 0, 0, 0] + udp6(1000, 2000, Array("hello".utf8))),
+            icmp6(1, 1, [0, 0, 0, 0] + udp6(1000, 2000, Array("hello".utf8))),
+            icmp6(1, 2, [0, 0, 0, 0] + udp6(1000, 2000, Array("hello".utf8))),
             icmp6(2, 0, be32(1280) + udp6(1000, 2000, [UInt8](repeating: 0x78, count: 8))),
             icmp6(3, 0, [0, 0, 0, 0] + udp6(1000, 2000, Array("hi".utf8))),
             icmp6(4, 1, be32(6) + udp6(1000, 2000, Array("hello".utf8))),
