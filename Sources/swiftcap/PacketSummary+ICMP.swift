@@ -20,7 +20,7 @@ extension PacketSummary {
         }
         if icmp.isError, let embedded = icmp.embeddedPacket, let inner = embedded.layers.network, inner.kind == .ipv4 {
             out += "\n\t"
-            appendIP(embedded, inner, depth: 0, embedded: true, to: &out)
+            appendIP(embedded, inner, depth: 0, to: &out)
         }
     }
 

@@ -2,14 +2,12 @@ import PacketDecoding
 
 // IPv4/IPv6 lines: the -v header fields, IPv6 extension headers, AH, what follows IP.
 extension PacketSummary {
-    /// The line of the IP packet `ip` and what it carries. `embedded`: the packet inside an
-    /// ICMP error, which tcpdump names (`IP `) even with -e.
-    mutating func appendIP(_ packet: borrowing DecodedPacket, _ ip: NetworkLayer, depth: Int, embedded: Bool = false,
-                           to out: inout TextLine) {
+    /// The line of the IP packet `ip` and what it carries (also the packet inside an ICMP error).
+    mutating func appendIP(_ packet: borrowing DecodedPacket, _ ip: NetworkLayer, depth: Int, to out: inout TextLine) {
         let bytes = packet.bytes
         let isV4 = ip.kind == .ipv4
         // With -e the EtherType already says what follows.
-        if !linkHeader || depth > 0 || embedded { out += isV4 ? "IP " : "IP6 " }
+        if !linkHeader || depth > 0 { out += isV4 ? "IP " : "IP6 " }
         let source: Address, destination: Address
         if isV4 {
             let h = packet.ipv4Header(ip)

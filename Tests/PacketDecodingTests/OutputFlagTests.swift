@@ -65,10 +65,11 @@ final class OutputFlagTests: XCTestCase {
     /// -v on packets written here so every case is there: ICMP errors and the packet each
     /// carries (tcpdump prints it on lines of its own), a wrong ICMP checksum, UDP over IPv6
     /// with right and wrong checksums, neighbour discovery messages and their options
-    /// (link-layer addresses, prefix, MTU, RDNSS, unknown, cut short), redirect, echo.
+    /// (link-layer addresses, prefix, MTU, RDNSS, unknown, cut short), redirect, echo; also
+    /// with -e (no `IP ` before the carried packet then) and -x.
     func testVerboseOnCraftedPackets() throws {
         let path = try CraftedPackets.writePcap(CraftedPackets.verboseCases(), prefix: "sc8-verbose")
-        for flags in [["-v"], [], ["-q"]] { try assertSameAsTcpdump(flags, files: [path]) }
+        for flags in [["-v"], [], ["-q"], ["-v", "-e"], ["-v", "-x"]] { try assertSameAsTcpdump(flags, files: [path]) }
     }
 
     /// Transport headers cut by the snapshot length: ` [|tcp]`, ` [|udp]`, ` [|icmp]`, ` [|icmp6]`
