@@ -11,7 +11,9 @@ import PackageDescription
 
 let package = Package(
     name: "swiftcap",
-    platforms: [.macOS(.v13)],
+    // Linux only: SwiftPM cannot declare that, so no `platforms` entry pretends otherwise;
+    // PacketCapture and the helper stop a build elsewhere with an #error naming why
+    // (Sources/PacketCapture/Platform.swift, Helper/swiftcap-helper/Platform.swift).
     products: [
         .library(name: "PacketCapture", targets: ["PacketCapture"]),
         .library(name: "PacketDecoding", targets: ["PacketDecoding"]),
@@ -55,7 +57,9 @@ let package = Package(
         .target(
             name: "CSwiftcapHelper",
             path: "Helper/CSwiftcapHelper",
-            linkerSettings: [.linkedLibrary("pcap"), .linkedLibrary("cap")]
+            // libpcap linked statically, its D-Bus backend stubbed (dbus_absent.c): the
+            // privileged process loads no D-Bus/systemd/gcrypt chain and starts faster.
+            linkerSettings: [.linkedLibrary(":libpcap.a"), .linkedLibrary("cap")]
         ),
         .executableTarget(
             name: "swiftcap-helper",

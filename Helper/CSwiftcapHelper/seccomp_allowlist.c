@@ -104,6 +104,10 @@ int sch_install_seccomp_allowlist(void) {
 
         // The packet socket, already open and bound.
         ALLOW(sendto),              // pcap_inject: send()
+        // injectBatch: sendmmsg of up to 1024 packets at once, the same packets on
+        // the same socket that send() would take one call each. No wider than
+        // sendto: both may name a destination, and this one sets none.
+        ALLOW(sendmmsg),
         ALLOW(recvfrom),            // pcap_setfilter: drains packets queued under the old filter
         ALLOW(setsockopt),          // pcap_setfilter: SO_ATTACH_FILTER
         ALLOW(getsockopt),          // pcap_stats: PACKET_STATISTICS; pcap_dispatch: SO_ERROR after POLLERR

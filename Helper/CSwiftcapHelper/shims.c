@@ -110,3 +110,24 @@ int sch_environment_count(void) {
 }
 
 unsigned int sch_interface_index(const char *name) { return if_nametoindex(name); }
+
+// MARK: Batch injection
+
+int sch_send_packets(int fd, const struct iovec *packets, unsigned int count, unsigned int *sent_lengths) {
+    if (count == 0 || count > SCH_SEND_PACKETS_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct mmsghdr messages[SCH_SEND_PACKETS_MAX];
+    memset(messages, 0, sizeof(struct mmsghdr) * count);
+    for (unsigned int i = 0; i < count; i++) {
+        messages[i].msg_hdr.msg_iov = (struct iovec *)&packets[i];
+        messages[i].msg_hdr.msg_iovlen = 1;
+    }
+    int sent;
+    do {
+        sent = sendmmsg(fd, messages, count, 0);
+    } while (sent < 0 && errno == EINTR);
+    for (int i = 0; i < sent; i++) sent_lengths[i] = messages[i].msg_len;
+    return sent;
+}

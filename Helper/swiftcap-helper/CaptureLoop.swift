@@ -95,8 +95,8 @@ final class CaptureLoop {
                 } catch {
                     reply(error)
                 }
-            case .injectBatch(let packets):
-                output.append(.injectedBatch(capture.inject(batch: packets)))
+            case .injectBatch(let batch):
+                output.append(.injectedBatch(capture.inject(batch: batch)))
             case .setFilter(let spec):
                 do throws(HelperError) {
                     try capture.setFilter(spec, namesResolve: false)

@@ -61,7 +61,8 @@ public struct CaptureError: Error, Sendable, CustomStringConvertible {
         public static let captureFailed = Code(.captureFailed)
         /// An option or argument is outside its domain.
         public static let invalidArgument = Code(.invalidArgument)
-        /// A system call in the client failed (pipe, eventfd, pthread_create...).
+        /// A system call in the client failed (pipe, eventfd, pthread_create...):
+        /// `systemCall` says which, and its errno.
         public static let systemCallFailed = Code(.systemCallFailed)
         /// The helper reported an internal error.
         public static let helperInternalError = Code(.helperInternalError)
@@ -118,12 +119,21 @@ public struct CaptureError: Error, Sendable, CustomStringConvertible {
     public var helperPath: String?
     /// How the helper ended, for `.helperTerminated`.
     public var termination: Termination?
+    /// The failed call in the client and its errno, for `.systemCallFailed`.
+    public var systemCall: SystemCallError?
 
-    public init(_ code: Code, _ message: String, helperPath: String? = nil, termination: Termination? = nil) {
+    public init(_ code: Code, _ message: String, helperPath: String? = nil, termination: Termination? = nil,
+                systemCall: SystemCallError? = nil) {
         self.code = code
         self.message = message
         self.helperPath = helperPath
         self.termination = termination
+        self.systemCall = systemCall
+    }
+
+    /// `.systemCallFailed` for `cause`, its message followed by `advice`.
+    init(systemCall cause: SystemCallError, advice: String = "") {
+        self.init(.systemCallFailed, cause.message(advice: advice), systemCall: cause)
     }
 
     public var description: String { "\(code): \(message)" }

@@ -27,16 +27,24 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 }
 
-/// A link-layer header type, as a LINKTYPE_/DLT_ number.
+/// A link-layer header type, as a LINKTYPE_ number: the value capture files
+/// store (tcpdump.org/linktypes.html), for packets from files and from live
+/// captures alike. libpcap's DLT_ values, which differ for a few types (raw IP
+/// is DLT_RAW 12 on Linux but LINKTYPE_RAW 101), are converted where the
+/// helper reports them and never appear here.
+///
+/// `name`, `longName` and `tcpdumpName` give libpcap's names ("EN10MB",
+/// "Ethernet", "EN10MB (Ethernet)").
 public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
+    /// LINKTYPE_NULL: BSD loopback, a 4-byte address family in host byte order.
     public static let null = LinkType(rawValue: 0)
+    /// LINKTYPE_ETHERNET (libpcap's EN10MB).
     public static let ethernet = LinkType(rawValue: 1)
-    /// DLT_RAW as Linux libpcap reports it live.
-    public static let rawDLT = LinkType(rawValue: 12)
-    /// LINKTYPE_RAW as written in files.
+    /// LINKTYPE_RAW: raw IPv4 or IPv6, what a Linux tun device captures
+    /// (reported live as DLT_RAW 12).
     public static let raw = LinkType(rawValue: 101)
     public static let ieee802_11 = LinkType(rawValue: 105)
     public static let loop = LinkType(rawValue: 108)
@@ -46,7 +54,24 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConver
     public static let ipv6 = LinkType(rawValue: 229)
     public static let linuxSLL2 = LinkType(rawValue: 276)
 
+    /// The number, as tcpdump -e prints an unnamed link type.
     public var description: String { String(rawValue) }
+
+    /// The link type of a DLT_ value from Linux libpcap (what the helper
+    /// reports for a live capture and an interface's choices), mapped as
+    /// libpcap's dlt_to_linktype maps it when it writes a savefile: the five
+    /// DLT_ values below LINKTYPE_MATCHING_MIN that differ from their
+    /// LINKTYPE_ value on Linux; every other value is the same in both.
+    init(linuxDLT dlt: UInt32) {
+        switch dlt {
+        case 11: self.init(rawValue: 100)   // DLT_ATM_RFC1483
+        case 12: self.init(rawValue: 101)   // DLT_RAW
+        case 15: self.init(rawValue: 102)   // DLT_SLIP_BSDOS
+        case 16: self.init(rawValue: 103)   // DLT_PPP_BSDOS
+        case 19: self.init(rawValue: 106)   // DLT_ATM_CLIP
+        default: self.init(rawValue: dlt)
+        }
+    }
 }
 
 /// One captured packet, live or from a file.

@@ -19,7 +19,16 @@ extension PacketLayers {
 
     /// Decodes into `layers` (replacing what it held) in place: the form for loops
     /// over many packets, which saves copying the result (a few hundred bytes) out.
+    @inlinable @inline(__always)
     public static func decode(_ bytes: RawSpan, linkType: UInt32, into layers: inout PacketLayers) {
+        if linkType == LinkTypeNumber.ethernet && decodeCommonEthernet(bytes, into: &layers) { return }
+        decodeByWalk(bytes, linkType: linkType, into: &layers)
+    }
+
+    /// The general walk, for every packet `decodeCommonEthernet` leaves (and for tests
+    /// that check the two agree).
+    @usableFromInline
+    static func decodeByWalk(_ bytes: RawSpan, linkType: UInt32, into layers: inout PacketLayers) {
         // Field by field: a nil optional is one tag byte, a fresh PacketLayers all of it.
         layers.linkType = linkType
         layers.link = nil

@@ -55,6 +55,16 @@ public struct LinkLayer: Sendable, Hashable {
     /// The EtherType of what follows the link header (after tags and SNAP);
     /// nil when what follows is not named by an EtherType (non-SNAP LLC).
     public var payloadType: UInt16?
+
+    @inlinable
+    init(kind: Kind, headerLength: Int, vlanTagCount: Int, vlanOffset: Int, llcOffset: Int?, payloadType: UInt16?) {
+        self.kind = kind
+        self.headerLength = headerLength
+        self.vlanTagCount = vlanTagCount
+        self.vlanOffset = vlanOffset
+        self.llcOffset = llcOffset
+        self.payloadType = payloadType
+    }
 }
 
 public struct NetworkLayer: Sendable, Hashable {
@@ -73,6 +83,19 @@ public struct NetworkLayer: Sendable, Hashable {
     public var moreFragments: Bool
     /// The IPv6 fragment header, when there is one.
     public var ipv6FragmentHeaderOffset: Int?
+
+    @inlinable
+    init(kind: Kind, offset: Int, headerLength: Int, end: Int, upperProtocol: UInt8?, fragmentOffset: Int,
+         moreFragments: Bool, ipv6FragmentHeaderOffset: Int? = nil) {
+        self.kind = kind
+        self.offset = offset
+        self.headerLength = headerLength
+        self.end = end
+        self.upperProtocol = upperProtocol
+        self.fragmentOffset = fragmentOffset
+        self.moreFragments = moreFragments
+        self.ipv6FragmentHeaderOffset = ipv6FragmentHeaderOffset
+    }
 
     /// The bytes after the header.
     public var payloadOffset: Int { offset + headerLength }
@@ -97,6 +120,14 @@ public struct TransportLayer: Sendable, Hashable {
     public var headerLength: Int
     /// One past the last byte of the segment: the IP length, clipped to the capture.
     public var end: Int
+
+    @inlinable
+    init(kind: Kind, offset: Int, headerLength: Int, end: Int) {
+        self.kind = kind
+        self.offset = offset
+        self.headerLength = headerLength
+        self.end = end
+    }
 
     public var payloadOffset: Int { offset + headerLength }
     /// Bytes of payload captured after the header.

@@ -8,30 +8,30 @@
 ///     +----------------+--------+----------------------+
 ///
 /// `length` counts the type byte and the payload, so it is at least 1.
-public enum Wire {
+package enum Wire {
     /// The protocol version this build speaks. Bumped on any incompatible change.
     /// Version 2: `hello` carries the helper's software version.
-    public static let protocolVersion: UInt16 = 2
+    package static let protocolVersion: UInt16 = 2
 
     /// The largest snapshot length libpcap accepts (MAXIMUM_SNAPLEN).
-    public static let maxSnapshotLength = 262_144
+    package static let maxSnapshotLength = 262_144
 
     /// Size of the fixed fields that precede packet bytes in a `packet` frame.
-    public static let packetHeaderLength = 20
+    package static let packetHeaderLength = 20
 
     /// The largest payload any frame may carry: the largest packet plus its header,
     /// with room to spare for control frames. A longer frame is a protocol violation.
-    public static let maxPayloadLength = maxSnapshotLength + 64
+    package static let maxPayloadLength = maxSnapshotLength + 64
 
     /// `length` field bound: type byte plus the largest payload.
-    public static let maxFrameLength = 1 + maxPayloadLength
+    package static let maxFrameLength = 1 + maxPayloadLength
 
     /// Bytes before the payload: the length field and the type byte.
-    public static let frameHeaderLength = 5
+    package static let frameHeaderLength = 5
 }
 
 /// The type byte of a frame. Requests travel client → helper, replies helper → client.
-public enum FrameType: UInt8, Sendable, CaseIterable {
+package enum FrameType: UInt8, Sendable, CaseIterable {
     // helper → client, first frame of every session
     case hello = 0x01
 
@@ -61,24 +61,24 @@ public enum FrameType: UInt8, Sendable, CaseIterable {
 }
 
 /// Where a complete frame sits inside a buffer.
-public struct FrameLocation: Sendable, Equatable {
-    public var type: FrameType
+package struct FrameLocation: Sendable, Equatable {
+    package var type: FrameType
     /// Byte range of the payload within the buffer that was scanned.
-    public var payload: Range<Int>
+    package var payload: Range<Int>
     /// Index just past the frame: where the next frame starts.
-    public var end: Int { payload.upperBound }
+    package var end: Int { payload.upperBound }
 }
 
 /// Finds frame boundaries in a byte buffer, validating the header before anything
 /// is allocated: an oversized length or unknown type fails as soon as those
 /// bytes arrive, so a hostile peer can neither make us allocate its claimed size
 /// nor keep us waiting for bytes that would only be rejected.
-public enum FrameScanner {
+package enum FrameScanner {
     /// Looks for one frame starting at `start`.
     /// - Returns: the frame, or `nil` when more bytes are needed.
     /// - Throws: `ProtocolViolation` for a length outside 1...maxFrameLength or an unknown type.
 
-    public static func nextFrame(in buffer: UnsafeRawBufferPointer, from start: Int) throws(ProtocolViolation) -> FrameLocation? {
+    package static func nextFrame(in buffer: UnsafeRawBufferPointer, from start: Int) throws(ProtocolViolation) -> FrameLocation? {
         let available = buffer.count - start
         if available < 4 { return nil }
         let length = Int(buffer[start]) << 24 | Int(buffer[start + 1]) << 16

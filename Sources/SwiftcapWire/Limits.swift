@@ -1,19 +1,19 @@
 /// Limits both processes enforce on what a caller may ask of the helper. The
 /// client checks them first, to name the API option at fault; the helper
 /// checks them again, because it trusts nothing that arrives on stdin.
-public enum Limits {
+package enum Limits {
     /// The largest kernel buffer an `open` may ask for (pcap_set_buffer_size):
     /// 1 GiB. Each helper pins its buffer in memory, and past a few hundred MiB
     /// a bigger one only delays drops under sustained overload.
-    public static let maxBufferSize = 1 << 30
+    package static let maxBufferSize = 1 << 30
 
     /// CPU time one pcap_compile may take in the helper. Realistic filters take
     /// under 10 ms; a 1.5 KB chain of 100 `or`ed ports 32 ms, a 3 KB one 0.2 s.
-    public static let filterCompileCPUMilliseconds: UInt32 = 2000
+    package static let filterCompileCPUMilliseconds: UInt32 = 2000
 
     /// Memory one pcap_compile may allocate in the helper, on top of what the
     /// helper itself uses (RLIMIT_DATA). A 6 KB chain of 400 ports needs 13 MB.
-    public static let filterCompileMemory = 256 << 20
+    package static let filterCompileMemory = 256 << 20
 }
 
 /// Which device names the helper hands to libpcap: network interfaces only.
@@ -25,24 +25,24 @@ public enum Limits {
 /// reach those on behalf of whoever can run it, so a name must look like a
 /// Linux interface name, must not be one of those sources' prefixes, and (in
 /// the helper) must name an existing interface, or be `any`.
-public enum InterfaceName {
+package enum InterfaceName {
     /// Linux's IFNAMSIZ minus the NUL.
-    public static let maxLength = 15
+    package static let maxLength = 15
     /// Name prefixes libpcap routes to capture sources that are not network interfaces.
-    public static let otherCaptureSources: [(prefix: String, kind: String)] = [
+    package static let otherCaptureSources: [(prefix: String, kind: String)] = [
         ("dbus", "D-Bus"), ("bluetooth", "Bluetooth"), ("usbmon", "USB"), ("nflog", "netfilter log"),
         ("nfqueue", "netfilter queue"), ("dag", "Endace DAG"), ("septel", "Septel"), ("snf", "Myricom SNF"),
     ]
-    public static let allowedKinds = "the name of an existing network interface, or \"any\""
+    package static let allowedKinds = "the name of an existing network interface, or \"any\""
 
     /// Why a name cannot be a capture device.
-    public enum Problem: Equatable, Sendable {
+    package enum Problem: Equatable, Sendable {
         /// The name selects a libpcap capture source that is not a network interface.
         case otherCaptureSource(String)
         /// No network interface can have this name.
         case invalid(String)
 
-        public var message: String {
+        package var message: String {
             switch self {
             case .otherCaptureSource(let m), .invalid(let m): m
             }
@@ -51,7 +51,7 @@ public enum InterfaceName {
 
     /// Why `name` cannot be a capture device, or nil when it may be one (subject
     /// to the interface existing). Mirrors the kernel's dev_valid_name.
-    public static func problem(with name: String) -> Problem? {
+    package static func problem(with name: String) -> Problem? {
         if name == "any" { return nil }
         let bytes = Array(name.utf8)
         if bytes.isEmpty { return .invalid("an empty device name is not \(allowedKinds)") }
@@ -70,7 +70,7 @@ public enum InterfaceName {
     }
 
     /// `name` with control characters escaped, for messages.
-    public static func printable(_ name: String) -> String {
+    package static func printable(_ name: String) -> String {
         var out = ""
         for scalar in name.unicodeScalars.prefix(64) {
             if scalar.value < 0x20 || scalar.value == 0x7F { out += "\\u{\(String(scalar.value, radix: 16))}" } else { out.unicodeScalars.append(scalar) }

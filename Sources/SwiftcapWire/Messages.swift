@@ -1,14 +1,14 @@
 /// The payloads of each frame type. Field order here is wire order.
 
 /// First frame the helper sends, before it reads anything.
-public struct Hello: Equatable, Sendable {
-    public var protocolVersion: UInt16
+package struct Hello: Equatable, Sendable {
+    package var protocolVersion: UInt16
     /// `pcap_lib_version()` of the helper, e.g. "libpcap version 1.10.3 (with TPACKET_V3)".
-    public var libpcapVersion: String
+    package var libpcapVersion: String
     /// `Wire.softwareVersion` of the helper (protocol 2 and later); empty when a
     /// hello of an older protocol version did not carry it.
-    public var softwareVersion: String
-    public init(protocolVersion: UInt16 = Wire.protocolVersion, libpcapVersion: String,
+    package var softwareVersion: String
+    package init(protocolVersion: UInt16 = Wire.protocolVersion, libpcapVersion: String,
                 softwareVersion: String = Wire.softwareVersion) {
         self.protocolVersion = protocolVersion
         self.libpcapVersion = libpcapVersion
@@ -16,7 +16,7 @@ public struct Hello: Equatable, Sendable {
     }
 }
 
-public enum TimeoutMode: UInt8, Sendable {
+package enum TimeoutMode: UInt8, Sendable {
     /// Deliver each packet as soon as it arrives (pcap_set_immediate_mode).
     case immediate = 0
     /// Buffer up to `timeoutMilliseconds` (pcap_set_timeout).
@@ -25,21 +25,21 @@ public enum TimeoutMode: UInt8, Sendable {
     case never = 2
 }
 
-public enum WireDirection: UInt8, Sendable {
+package enum WireDirection: UInt8, Sendable {
     case inOut = 0, `in` = 1, out = 2
 }
 
-public enum WireTimestampPrecision: UInt8, Sendable {
+package enum WireTimestampPrecision: UInt8, Sendable {
     case microseconds = 0, nanoseconds = 1
 }
 
 /// A BPF filter expression and how to compile it (pcap_compile arguments).
-public struct FilterSpec: Equatable, Sendable {
-    public var expression: String
-    public var optimize: Bool
+package struct FilterSpec: Equatable, Sendable {
+    package var expression: String
+    package var optimize: Bool
     /// IPv4 netmask in host order, or 0xffffffff for PCAP_NETMASK_UNKNOWN.
-    public var netmask: UInt32
-    public init(expression: String, optimize: Bool = true, netmask: UInt32 = 0xFFFF_FFFF) {
+    package var netmask: UInt32
+    package init(expression: String, optimize: Bool = true, netmask: UInt32 = 0xFFFF_FFFF) {
         self.expression = expression
         self.optimize = optimize
         self.netmask = netmask
@@ -47,27 +47,27 @@ public struct FilterSpec: Equatable, Sendable {
 }
 
 /// `open`: open and activate a live capture.
-public struct OpenRequest: Equatable, Sendable {
-    public var device: String
-    public var snapshotLength: UInt32
-    public var promiscuous: Bool
-    public var timeoutMode: TimeoutMode
-    public var timeoutMilliseconds: UInt32
+package struct OpenRequest: Equatable, Sendable {
+    package var device: String
+    package var snapshotLength: UInt32
+    package var promiscuous: Bool
+    package var timeoutMode: TimeoutMode
+    package var timeoutMilliseconds: UInt32
     /// Kernel buffer size in bytes; 0 keeps libpcap's default.
-    public var bufferSize: UInt32
-    public var monitorMode: Bool
-    public var direction: WireDirection
-    public var timestampPrecision: WireTimestampPrecision
+    package var bufferSize: UInt32
+    package var monitorMode: Bool
+    package var direction: WireDirection
+    package var timestampPrecision: WireTimestampPrecision
     /// A link type by libpcap's name (pcap_datalink_name_to_val, then
     /// pcap_set_datalink, as tcpdump -y); empty keeps the interface's default.
-    public var linkTypeName: String
+    package var linkTypeName: String
     /// A time stamp type by libpcap's name (pcap_tstamp_type_name_to_val, then
     /// pcap_set_tstamp_type, as tcpdump -j); empty keeps the default.
-    public var timestampTypeName: String
+    package var timestampTypeName: String
     /// Empty expression: no filter.
-    public var filter: FilterSpec
+    package var filter: FilterSpec
 
-    public init(device: String, snapshotLength: UInt32 = 262_144, promiscuous: Bool = true,
+    package init(device: String, snapshotLength: UInt32 = 262_144, promiscuous: Bool = true,
                 timeoutMode: TimeoutMode = .milliseconds, timeoutMilliseconds: UInt32 = 100,
                 bufferSize: UInt32 = 0, monitorMode: Bool = false, direction: WireDirection = .inOut,
                 timestampPrecision: WireTimestampPrecision = .nanoseconds, linkTypeName: String = "",
@@ -91,14 +91,14 @@ public struct OpenRequest: Equatable, Sendable {
 /// `compileFilter`: compile a filter for packets of a capture file, as libpcap
 /// compiles it when it reads that file (savefile semantics: on LINKTYPE_NULL it
 /// tests every BSD address family value, in the file's byte order).
-public struct CompileRequest: Equatable, Sendable {
+package struct CompileRequest: Equatable, Sendable {
     /// The file's LINKTYPE_ value (libpcap maps it to its DLT_ value).
-    public var linkType: UInt32
-    public var snapshotLength: UInt32
+    package var linkType: UInt32
+    package var snapshotLength: UInt32
     /// The file was written by a host of the other byte order.
-    public var byteSwapped: Bool
-    public var filter: FilterSpec
-    public init(linkType: UInt32, snapshotLength: UInt32, byteSwapped: Bool = false, filter: FilterSpec) {
+    package var byteSwapped: Bool
+    package var filter: FilterSpec
+    package init(linkType: UInt32, snapshotLength: UInt32, byteSwapped: Bool = false, filter: FilterSpec) {
         self.linkType = linkType
         self.snapshotLength = snapshotLength
         self.byteSwapped = byteSwapped
@@ -107,15 +107,15 @@ public struct CompileRequest: Equatable, Sendable {
 }
 
 /// `ready`: the capture is active (and the helper holds no capability any more).
-public struct Ready: Equatable, Sendable {
+package struct Ready: Equatable, Sendable {
     /// pcap_datalink() of the open handle (a DLT_ number).
-    public var linkType: UInt32
+    package var linkType: UInt32
     /// pcap_snapshot() of the open handle.
-    public var snapshotLength: UInt32
-    public var timestampPrecision: WireTimestampPrecision
+    package var snapshotLength: UInt32
+    package var timestampPrecision: WireTimestampPrecision
     /// pcap_activate() warning text, empty when there was none.
-    public var warning: String
-    public init(linkType: UInt32, snapshotLength: UInt32, timestampPrecision: WireTimestampPrecision, warning: String = "") {
+    package var warning: String
+    package init(linkType: UInt32, snapshotLength: UInt32, timestampPrecision: WireTimestampPrecision, warning: String = "") {
         self.linkType = linkType
         self.snapshotLength = snapshotLength
         self.timestampPrecision = timestampPrecision
@@ -124,13 +124,13 @@ public struct Ready: Equatable, Sendable {
 }
 
 /// The fixed fields of a `packet` frame; the captured bytes follow them.
-public struct PacketHeader: Equatable, Sendable {
-    public var seconds: Int64
+package struct PacketHeader: Equatable, Sendable {
+    package var seconds: Int64
     /// Always < 1_000_000_000; microsecond captures are scaled up by the helper.
-    public var nanoseconds: UInt32
-    public var captureLength: UInt32
-    public var wireLength: UInt32
-    public init(seconds: Int64, nanoseconds: UInt32, captureLength: UInt32, wireLength: UInt32) {
+    package var nanoseconds: UInt32
+    package var captureLength: UInt32
+    package var wireLength: UInt32
+    package init(seconds: Int64, nanoseconds: UInt32, captureLength: UInt32, wireLength: UInt32) {
         self.seconds = seconds
         self.nanoseconds = nanoseconds
         self.captureLength = captureLength
@@ -139,13 +139,13 @@ public struct PacketHeader: Equatable, Sendable {
 }
 
 /// `statistics` (pcap_stats plus the helper's own count).
-public struct WireStatistics: Equatable, Sendable {
-    public var received: UInt64
-    public var droppedByKernel: UInt64
-    public var droppedByInterface: UInt64
+package struct WireStatistics: Equatable, Sendable {
+    package var received: UInt64
+    package var droppedByKernel: UInt64
+    package var droppedByInterface: UInt64
     /// Packet frames the helper has written to the client.
-    public var sentByHelper: UInt64
-    public init(received: UInt64, droppedByKernel: UInt64, droppedByInterface: UInt64, sentByHelper: UInt64) {
+    package var sentByHelper: UInt64
+    package init(received: UInt64, droppedByKernel: UInt64, droppedByInterface: UInt64, sentByHelper: UInt64) {
         self.received = received
         self.droppedByKernel = droppedByKernel
         self.droppedByInterface = droppedByInterface
@@ -155,14 +155,14 @@ public struct WireStatistics: Equatable, Sendable {
 
 /// One address of a device (pcap_addr). Empty arrays mean "absent".
 /// Addresses are raw: 4 bytes for IPv4, 16 for IPv6, the sockaddr_ll address for packet.
-public struct WireAddress: Equatable, Sendable {
+package struct WireAddress: Equatable, Sendable {
     /// AF_INET, AF_INET6, AF_PACKET, ...
-    public var family: UInt16
-    public var address: [UInt8]
-    public var netmask: [UInt8]
-    public var broadcast: [UInt8]
-    public var destination: [UInt8]
-    public init(family: UInt16, address: [UInt8], netmask: [UInt8] = [], broadcast: [UInt8] = [], destination: [UInt8] = []) {
+    package var family: UInt16
+    package var address: [UInt8]
+    package var netmask: [UInt8]
+    package var broadcast: [UInt8]
+    package var destination: [UInt8]
+    package init(family: UInt16, address: [UInt8], netmask: [UInt8] = [], broadcast: [UInt8] = [], destination: [UInt8] = []) {
         self.family = family
         self.address = address
         self.netmask = netmask
@@ -172,13 +172,13 @@ public struct WireAddress: Equatable, Sendable {
 }
 
 /// One entry of pcap_findalldevs().
-public struct WireDevice: Equatable, Sendable {
-    public var name: String
-    public var description: String
+package struct WireDevice: Equatable, Sendable {
+    package var name: String
+    package var description: String
     /// PCAP_IF_* flags.
-    public var flags: UInt32
-    public var addresses: [WireAddress]
-    public init(name: String, description: String, flags: UInt32, addresses: [WireAddress]) {
+    package var flags: UInt32
+    package var addresses: [WireAddress]
+    package init(name: String, description: String, flags: UInt32, addresses: [WireAddress]) {
         self.name = name
         self.description = description
         self.flags = flags
@@ -187,12 +187,12 @@ public struct WireDevice: Equatable, Sendable {
 }
 
 /// One classic BPF instruction (struct bpf_insn).
-public struct WireInstruction: Equatable, Sendable {
-    public var code: UInt16
-    public var jt: UInt8
-    public var jf: UInt8
-    public var k: UInt32
-    public init(code: UInt16, jt: UInt8, jf: UInt8, k: UInt32) {
+package struct WireInstruction: Equatable, Sendable {
+    package var code: UInt16
+    package var jt: UInt8
+    package var jf: UInt8
+    package var k: UInt32
+    package init(code: UInt16, jt: UInt8, jf: UInt8, k: UInt32) {
         self.code = code
         self.jt = jt
         self.jf = jf
@@ -201,20 +201,20 @@ public struct WireInstruction: Equatable, Sendable {
 }
 
 /// `program`: the result of `compileFilter`.
-public struct WireProgram: Equatable, Sendable {
-    public var linkType: UInt32
-    public var instructions: [WireInstruction]
-    public init(linkType: UInt32, instructions: [WireInstruction]) {
+package struct WireProgram: Equatable, Sendable {
+    package var linkType: UInt32
+    package var instructions: [WireInstruction]
+    package init(linkType: UInt32, instructions: [WireInstruction]) {
         self.linkType = linkType
         self.instructions = instructions
     }
     /// BPF_MAXINSNS: the kernel and libpcap refuse longer programs.
-    public static let maxInstructions = 4096
+    package static let maxInstructions = 4096
 }
 
 /// Error codes carried by an `error` frame. Unknown codes decode as `.internal`
 /// so that a newer helper cannot make an older client fail to decode.
-public enum WireErrorCode: UInt16, Sendable {
+package enum WireErrorCode: UInt16, Sendable {
     case noSuchDevice = 1
     case permissionDenied = 2
     case promiscuousPermissionDenied = 3
@@ -233,11 +233,11 @@ public enum WireErrorCode: UInt16, Sendable {
 }
 
 /// `error`: a request failed, or (when `fatal`) the session is over.
-public struct WireError: Equatable, Sendable {
-    public var code: WireErrorCode
-    public var fatal: Bool
-    public var message: String
-    public init(code: WireErrorCode, fatal: Bool, message: String) {
+package struct WireError: Equatable, Sendable {
+    package var code: WireErrorCode
+    package var fatal: Bool
+    package var message: String
+    package init(code: WireErrorCode, fatal: Bool, message: String) {
         self.code = code
         self.fatal = fatal
         self.message = message
@@ -246,11 +246,11 @@ public struct WireError: Equatable, Sendable {
 
 /// One choice an interface offers: a link type (DLT_ value) or a time stamp
 /// type, with libpcap's name and description ("EN10MB", "Ethernet").
-public struct WireChoice: Equatable, Sendable {
-    public var value: Int32
-    public var name: String
-    public var description: String
-    public init(value: Int32, name: String, description: String) {
+package struct WireChoice: Equatable, Sendable {
+    package var value: Int32
+    package var name: String
+    package var description: String
+    package init(value: Int32, name: String, description: String) {
         self.value = value
         self.name = name
         self.description = description
@@ -259,10 +259,10 @@ public struct WireChoice: Equatable, Sendable {
 
 /// `deviceDetails`: pcap_list_datalinks of the activated interface and
 /// pcap_list_tstamp_types, in libpcap's order.
-public struct WireDeviceDetails: Equatable, Sendable {
-    public var linkTypes: [WireChoice]
-    public var timestampTypes: [WireChoice]
-    public init(linkTypes: [WireChoice], timestampTypes: [WireChoice]) {
+package struct WireDeviceDetails: Equatable, Sendable {
+    package var linkTypes: [WireChoice]
+    package var timestampTypes: [WireChoice]
+    package init(linkTypes: [WireChoice], timestampTypes: [WireChoice]) {
         self.linkTypes = linkTypes
         self.timestampTypes = timestampTypes
     }
@@ -270,12 +270,12 @@ public struct WireDeviceDetails: Equatable, Sendable {
 
 /// `injectedBatch`: what an `injectBatch` did. Every packet is tried; a failed
 /// one is counted and the first failure's pcap message kept.
-public struct WireInjectResult: Equatable, Sendable {
-    public var sent: UInt32
-    public var bytes: UInt64
-    public var failed: UInt32
-    public var firstError: String
-    public init(sent: UInt32, bytes: UInt64, failed: UInt32, firstError: String) {
+package struct WireInjectResult: Equatable, Sendable {
+    package var sent: UInt32
+    package var bytes: UInt64
+    package var failed: UInt32
+    package var firstError: String
+    package init(sent: UInt32, bytes: UInt64, failed: UInt32, firstError: String) {
         self.sent = sent
         self.bytes = bytes
         self.failed = failed
@@ -285,7 +285,7 @@ public struct WireInjectResult: Equatable, Sendable {
 
 /// Every frame of the protocol, decoded. Both sides use this one type, so the
 /// helper and the client cannot disagree on a layout.
-public enum WireMessage: Equatable, Sendable {
+package enum WireMessage: Equatable, Sendable {
     case hello(Hello)
     case open(OpenRequest)
     case inject([UInt8])
@@ -305,12 +305,12 @@ public enum WireMessage: Equatable, Sendable {
     case describeDevice(String)
     case deviceDetails(WireDeviceDetails)
     /// `injectBatch`: several packets sent in order with one request (tcpreplay --topspeed).
-    case injectBatch([[UInt8]])
+    case injectBatch(WireInjectBatch)
     case injectedBatch(WireInjectResult)
     case end
     case error(WireError)
 
-    public var frameType: FrameType {
+    package var frameType: FrameType {
         switch self {
         case .hello: .hello
         case .open: .open

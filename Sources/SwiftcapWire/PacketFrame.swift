@@ -6,19 +6,19 @@
 ///     offset  0: u32 length (1 + 20 + captureLength)   4: u8 type (0x21)
 ///             5: i64 seconds   13: u32 nanoseconds   17: u32 captureLength
 ///            21: u32 wireLength   25: captureLength packet bytes
-public enum PacketFrame {
+package enum PacketFrame {
     /// Bytes before the packet's own bytes: length, type and the fixed fields.
-    public static let headerSize = Wire.frameHeaderLength + Wire.packetHeaderLength
+    package static let headerSize = Wire.frameHeaderLength + Wire.packetHeaderLength
 
     /// Bytes a packet frame of `captureLength` packet bytes occupies.
     @inlinable
-    public static func size(captureLength: Int) -> Int { headerSize + captureLength }
+    package static func size(captureLength: Int) -> Int { headerSize + captureLength }
 
     /// Whether a packet frame's fields are consistent: nanoseconds below 1e9,
     /// the captured length equal to the bytes the frame carries and not above
     /// the wire length.
     @inlinable @inline(__always)
-    public static func isValid(nanoseconds: UInt32, captureLength: UInt32, wireLength: UInt32, carried: Int) -> Bool {
+    package static func isValid(nanoseconds: UInt32, captureLength: UInt32, wireLength: UInt32, carried: Int) -> Bool {
         nanoseconds < 1_000_000_000 && Int(captureLength) == carried && captureLength <= wireLength
     }
 
@@ -27,7 +27,7 @@ public enum PacketFrame {
     /// (another frame type, an incomplete frame, a length over the bound, or
     /// inconsistent fields): the generic decoder then says what it is.
     @inlinable @inline(__always)
-    public static func parse(_ p: UnsafeRawPointer, available: Int) -> (header: PacketHeader, size: Int)? {
+    package static func parse(_ p: UnsafeRawPointer, available: Int) -> (header: PacketHeader, size: Int)? {
         guard available >= headerSize else { return nil }
         let length = Int(UInt32(bigEndian: p.loadUnaligned(as: UInt32.self)))
         guard p.load(fromByteOffset: 4, as: UInt8.self) == FrameType.packet.rawValue,
@@ -44,7 +44,7 @@ public enum PacketFrame {
     /// Writes a packet frame's header for `header` at `p`; the caller copies
     /// `header.captureLength` packet bytes right after it (at `headerSize`).
     @inlinable @inline(__always)
-    public static func writeHeader(_ header: PacketHeader, to p: UnsafeMutableRawPointer) {
+    package static func writeHeader(_ header: PacketHeader, to p: UnsafeMutableRawPointer) {
         p.storeBytes(of: (UInt32(1 + Wire.packetHeaderLength) + header.captureLength).bigEndian, as: UInt32.self)
         p.storeBytes(of: FrameType.packet.rawValue, toByteOffset: 4, as: UInt8.self)
         p.storeBytes(of: UInt64(bitPattern: header.seconds).bigEndian, toByteOffset: 5, as: UInt64.self)

@@ -1,7 +1,7 @@
 /// A peer sent bytes that are not a valid frame. The receiving side reports it
 /// and ends the session; it never crashes on them.
-public struct ProtocolViolation: Error, Equatable, Sendable, CustomStringConvertible {
-    public enum Kind: UInt8, Sendable {
+package struct ProtocolViolation: Error, Equatable, Sendable, CustomStringConvertible {
+    package enum Kind: UInt8, Sendable {
         /// The length field is zero.
         case badLength
         /// The length field exceeds `Wire.maxFrameLength`.
@@ -18,13 +18,13 @@ public struct ProtocolViolation: Error, Equatable, Sendable, CustomStringConvert
         case versionMismatch
     }
 
-    public var kind: Kind
-    public var reason: String
+    package var kind: Kind
+    package var reason: String
 
-    public init(_ kind: Kind, _ reason: String) {
+    package init(_ kind: Kind, _ reason: String) {
         self.kind = kind
         self.reason = reason
     }
 
-    public var description: String { "protocol violation (\(kind)): \(reason)" }
+    package var description: String { "protocol violation (\(kind)): \(reason)" }
 }

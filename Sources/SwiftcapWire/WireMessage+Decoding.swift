@@ -1,7 +1,7 @@
 extension WireMessage {
     /// Decodes the payload of a frame located by `FrameScanner`.
     /// Every field is bounds-checked and the payload must be consumed exactly.
-    public static func decode(_ type: FrameType, payload: Range<Int>, in buffer: UnsafeRawBufferPointer) throws(ProtocolViolation) -> WireMessage {
+    package static func decode(_ type: FrameType, payload: Range<Int>, in buffer: UnsafeRawBufferPointer) throws(ProtocolViolation) -> WireMessage {
         var r = ByteReader(buffer, range: payload)
         let message: WireMessage
         switch type {
@@ -82,17 +82,8 @@ extension WireMessage {
         case .describeDevice:
             message = .describeDevice(try r.string("device"))
         case .injectBatch:
-            let count = Int(try r.u32("packet count"))
-            // Each packet needs its 4-byte length and at least one byte.
-            guard count >= 1, count <= r.remaining / 5 else { throw ProtocolViolation(.badField, "packet count \(count) does not fit the payload") }
-            var packets: [[UInt8]] = []
-            packets.reserveCapacity(count)
-            for _ in 0 ..< count {
-                let length = Int(try r.u32("packet length"))
-                guard length >= 1, length <= r.remaining else { throw ProtocolViolation(.badField, "packet length \(length) does not fit the payload") }
-                packets.append(try r.bytes(length, "packet"))
-            }
-            message = .injectBatch(packets)
+            message = .injectBatch(try WireInjectBatch(validating: UnsafeRawBufferPointer(rebasing: buffer[payload])))
+            return message
         case .injectedBatch:
             message = .injectedBatch(WireInjectResult(sent: try r.u32("sent"), bytes: try r.u64("bytes"), failed: try r.u32("failed"),
                                                       firstError: try r.string("first error")))
@@ -160,7 +151,7 @@ extension WireMessage {
 
     /// Decodes the first complete frame of `bytes` (convenience for tests and control paths).
     /// - Returns: the message and the number of bytes it occupied, or nil if incomplete.
-    public static func decodeFrame(_ bytes: [UInt8]) throws(ProtocolViolation) -> (WireMessage, Int)? {
+    package static func decodeFrame(_ bytes: [UInt8]) throws(ProtocolViolation) -> (WireMessage, Int)? {
         let result: Result<(WireMessage, Int)?, ProtocolViolation> = bytes.withUnsafeBytes { buf in
             do throws(ProtocolViolation) {
                 guard let frame = try FrameScanner.nextFrame(in: buf, from: 0) else { return .success(nil) }
@@ -185,7 +176,7 @@ extension PacketHeader {
     /// Decodes and validates the fixed fields of a packet frame payload: the
     /// generic path, with `PacketFrame.isValid`'s rule and a reason for each failure.
 
-    public static func decode(payload: Range<Int>, in buffer: UnsafeRawBufferPointer) throws(ProtocolViolation) -> PacketHeader {
+    package static func decode(payload: Range<Int>, in buffer: UnsafeRawBufferPointer) throws(ProtocolViolation) -> PacketHeader {
         guard payload.count >= Wire.packetHeaderLength else {
             throw ProtocolViolation(.truncated, "packet frame of \(payload.count) bytes is shorter than its \(Wire.packetHeaderLength)-byte header")
         }

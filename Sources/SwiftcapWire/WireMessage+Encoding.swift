@@ -1,18 +1,25 @@
 extension WireMessage {
     /// Appends this message as one complete frame (length, type, payload).
-    public func encode(into out: inout [UInt8]) {
+    package func encode(into out: inout [UInt8]) {
+        // A batch already holds its payload: copied once, not rebuilt.
+        if case .injectBatch(let batch) = self { return Self.appendFrame(.injectBatch, batch.payload, to: &out) }
         var w = ByteWriter(capacity: 64)
         encodePayload(into: &w)
-        precondition(w.bytes.count <= Wire.maxPayloadLength, "payload of \(frameType) exceeds the frame bound")
-        let length = UInt32(1 + w.bytes.count)
+        Self.appendFrame(frameType, w.bytes, to: &out)
+    }
+
+    private static func appendFrame(_ type: FrameType, _ payload: [UInt8], to out: inout [UInt8]) {
+        precondition(payload.count <= Wire.maxPayloadLength, "payload of \(type) exceeds the frame bound")
+        let length = UInt32(1 + payload.count)
+        out.reserveCapacity(out.count + Wire.frameHeaderLength + payload.count)
         out.append(UInt8(truncatingIfNeeded: length >> 24)); out.append(UInt8(truncatingIfNeeded: length >> 16))
         out.append(UInt8(truncatingIfNeeded: length >> 8)); out.append(UInt8(truncatingIfNeeded: length))
-        out.append(frameType.rawValue)
-        out.append(contentsOf: w.bytes)
+        out.append(type.rawValue)
+        out.append(contentsOf: payload)
     }
 
     /// This message as one frame.
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         var out: [UInt8] = []
         encode(into: &out)
         return out
@@ -51,9 +58,8 @@ extension WireMessage {
             w.u32(n)
         case .statistics(let s):
             w.u64(s.received); w.u64(s.droppedByKernel); w.u64(s.droppedByInterface); w.u64(s.sentByHelper)
-        case .injectBatch(let packets):
-            w.u32(UInt32(packets.count))
-            for p in packets { w.u32(UInt32(p.count)); w.raw(p) }
+        case .injectBatch(let batch):
+            w.raw(batch.payload)
         case .injectedBatch(let r):
             w.u32(r.sent); w.u64(r.bytes); w.u32(r.failed); w.string(r.firstError)
         case .describeDevice(let device):

@@ -15,7 +15,7 @@ enum CLIMessages {
         ("use timestampPrecision: .microseconds", "use --micro"),
         ("drop monitorMode for other interfaces", "drop -I for other interfaces"),
         ("drop monitorMode", "drop -I"),
-        ("or raise filterLengthLimit", "(8192 bytes at most)"),
+        ("or raise filterLengthLimit", "(\(CaptureOptions.defaultFilterLengthLimit) bytes at most)"),
         ("or compile it without optimization (with optimize: false, or CaptureOptions.optimizeFilter = false)", "or compile it without optimization (-O)"),
         ("list interfaces with `swiftcap devices` or NetworkDevice.all()", "list interfaces with swiftcap devices (-D)"),
         ("; list interfaces with NetworkDevice.all()", "; list interfaces with swiftcap devices (-D)"),

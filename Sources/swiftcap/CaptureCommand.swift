@@ -12,7 +12,8 @@ struct CaptureCommand: AsyncParsableCommand {
         discussion: """
         Stops after COUNT packets, after SECONDS, or on SIGINT/SIGTERM, then prints \
         tcpdump's three counters to stderr (per interface with several -i). The filter \
-        is the remaining words, joined by spaces (pcap-filter(7)), or the contents of -F FILE. \
+        is the remaining words, joined by spaces (pcap-filter(7)), or the contents of -F FILE; \
+        -f FILTER after an -i gives that interface its own (dumpcap's -i a -f icmp -i b -f udp). \
         With several -i, one helper captures on each interface and packets are merged in \
         timestamp order; -w then writes pcapng with one interface block per interface. \
         Output to a pipe or file is flushed at least every 50 ms, after every batch in \
@@ -30,6 +31,9 @@ struct CaptureCommand: AsyncParsableCommand {
 
     @Option(name: .customShort("i"), help: ArgumentHelp("Interface to capture on; repeat for several (default: the first device pcap_findalldevs lists). [USER@]HOST:IFACE captures on another machine through ssh.", valueName: "iface"))
     var interfaces: [String] = []
+
+    @Option(name: .customShort("f"), help: ArgumentHelp("Capture filter of the -i before it (dumpcap); before any -i, of every interface without its own.", valueName: "filter"))
+    var interfaceFilters: [String] = []
 
     @Option(name: .customShort("r"), help: ArgumentHelp("Read packets from FILE (- for standard input) instead: the same as swiftcap read FILE.", valueName: "file"))
     var readFile: String?
@@ -161,6 +165,9 @@ struct CaptureCommand: AsyncParsableCommand {
                 throw ValidationError("-C, -G, -W, -b and -a filesize:/files: switch between -w files; add -w FILE (not -w -)")
             }
         }
+        if !interfaceFilters.isEmpty && (readFile != nil || listDevices || listLinkTypes || listTimestampTypes) {
+            throw ValidationError("-f sets a live capture's filter; with -r, -D, -L or -J give the filter words instead")
+        }
         if Set(interfaces).count != interfaces.count {
             throw ValidationError("-i \(interfaces.first { i in interfaces.filter { $0 == i }.count > 1 }!) is given twice; name each interface once")
         }
@@ -216,7 +223,10 @@ struct CaptureCommand: AsyncParsableCommand {
         } else {
             expression = filter.joined(separator: " ")
         }
-        try await LiveSession(command: self, options: options(filter: expression), plan: try rotation.plan()).run()
+        let filters = try InterfaceFilters.pair(arguments: InterfaceFilters.commandLineArguments, interfaces: interfaces,
+                                                filters: interfaceFilters, words: expression)
+        try await LiveSession(command: self, options: options(filter: filters.common ?? ""), filters: filters,
+                              plan: try rotation.plan()).run()
     }
 
     /// `capture -r FILE ...` as `read FILE ...`: the options both commands have.

@@ -6,7 +6,7 @@ struct FileRotationOptions: ParsableArguments {
     @Option(name: .customShort("C"), help: ArgumentHelp("tcpdump: start a new -w file once it holds more than SIZE million bytes (file, file1, file2...).", valueName: "size"))
     var fileSizeMillions: Int?
 
-    @Option(name: .customShort("G"), help: ArgumentHelp("tcpdump: start a new -w file every SECONDS (strftime % codes in the name are expanded).", valueName: "seconds"))
+    @Option(name: .customShort("G"), help: ArgumentHelp("tcpdump: start a new -w file every SECONDS, packets or not (strftime % codes in the name are expanded).", valueName: "seconds"))
     var rotateSeconds: Int?
 
     @Option(name: .customShort("W"), help: ArgumentHelp("tcpdump: with -C, keep COUNT files and reuse their names; with -G alone, stop after COUNT files.", valueName: "count"))

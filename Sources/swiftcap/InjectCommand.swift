@@ -95,6 +95,10 @@ struct InjectCommand: AsyncParsableCommand {
 
     struct Refusal: Error { var message: String }
 
+    /// Packets per --topspeed request: 4096 minimum-size (60-byte) frames fill one
+    /// maximal request; the helper sends them with four sendmmsg calls.
+    static let batchPackets = 4096
+
     /// Sends the packets of `path` `loop` times with the chosen timing.
     private func sendFile(_ path: String, on capture: LiveCapture, report: inout InjectReport) async throws {
         var pacer = Pacer(rate: rate, speedMultiplier: topspeed ? nil : (speedMultiplier ?? (rate == nil ? 1 : nil)))
@@ -105,31 +109,42 @@ struct InjectCommand: AsyncParsableCommand {
             if input.linkTypesAreComplete, let other = input.linkTypes().first(where: { $0 != capture.linkType }) {
                 throw mismatch(path, other, capture)
             }
+            if topspeed {
+                try await sendBatches(of: input, path: path, limit: limit - report.attempted, on: capture, report: &report)
+                if report.attempted >= limit { return }
+                continue
+            }
             pacer.startPass()
-            // --topspeed: packets go in batches, one request (and one reply) per
-            // batch instead of per packet.
-            var batch = InjectBatch()
             do {
                 for try await packet in input.packets {
-                    if report.attempted + batch.packets.count >= limit { break }
-                    guard packet.linkType == capture.linkType else {
-                        await report.send(batch: &batch, on: capture)
-                        throw mismatch(path, packet.linkType, capture)
-                    }
-                    if topspeed {
-                        if !batch.fits(packet.bytes.count) { await report.send(batch: &batch, on: capture) }
-                        batch.append(packet.bytes)
-                        continue
-                    }
+                    if report.attempted >= limit { break }
+                    guard packet.linkType == capture.linkType else { throw mismatch(path, packet.linkType, capture) }
                     await pacer.wait(for: packet.timestamp)
                     await report.send(packet.bytes, on: capture)
                 }
             } catch let error as CaptureFileError {
-                await report.send(batch: &batch, on: capture)
                 throw Refusal(message: "\(error)")
             }
-            await report.send(batch: &batch, on: capture)
             if report.attempted >= limit { return }
+        }
+    }
+
+    /// --topspeed: packets go in batches, one request (and one reply) per batch
+    /// instead of per packet, read from the file while the batch before is sent.
+    private func sendBatches(of input: CaptureFile, path: String, limit: Int, on capture: LiveCapture,
+                             report: inout InjectReport) async throws {
+        let reader = InjectBatchReader(file: input, linkType: capture.linkType, limit: limit, batchPackets: Self.batchPackets)
+        defer { reader.cancel() }
+        while let item = await reader.next() {
+            switch item {
+            case .batch(var batch, let rejected, let rejection):
+                if let rejection { for _ in 0 ..< rejected { report.count(failure: rejection) } } // empty or oversized records
+                await report.send(batch: &batch, on: capture)
+            case .linkTypeMismatch(let other):
+                throw mismatch(path, other, capture)
+            case .damaged(let error):
+                throw Refusal(message: "\(error)")
+            }
         }
     }
 
@@ -193,23 +208,6 @@ struct Pacer {
     }
 }
 
-/// Packets waiting to go to the helper in one `inject(batch:)`.
-struct InjectBatch {
-    var packets: [[UInt8]] = []
-    var bytes = 4
-    /// At most this many packets per request, so a batch goes out promptly.
-    static let maxPackets = 1024
-
-    func fits(_ size: Int) -> Bool {
-        packets.count < Self.maxPackets && bytes + 4 + size <= LiveCapture.maximumBatchBytes
-    }
-
-    mutating func append<C: Collection<UInt8>>(_ packet: C) {
-        packets.append(Array(packet))
-        bytes += 4 + packet.count
-    }
-}
-
 /// What `inject` did: printed at the end as tcpreplay prints its summary.
 struct InjectReport {
     var sent = 0
@@ -227,10 +225,15 @@ struct InjectReport {
             bytes += try await capture.inject(packet)
             sent += 1
         } catch {
-            failures += 1
-            if firstError == nil { firstError = CLIMessages.describe(error) }
+            count(failure: error)
         }
         last = now
+    }
+
+    /// A packet that could not be sent.
+    mutating func count(failure error: CaptureError) {
+        failures += 1
+        if firstError == nil { firstError = CLIMessages.describe(error) }
     }
 
     /// The batch on its way to the helper: while the helper sends it, the next
@@ -245,15 +248,15 @@ struct InjectReport {
     /// Hands what `batch` holds (if anything) to the helper, once the batch
     /// before it is done, and empties it.
     mutating func send(batch: inout InjectBatch, on capture: LiveCapture) async {
-        guard !batch.packets.isEmpty else { return }
+        guard !batch.isEmpty else { return }
         await settle()
         if first == nil { first = clock.now }
-        let packets = batch.packets
-        inFlightCount = packets.count
+        let full = batch
+        inFlightCount = full.count
         inFlight = Task {
-            do throws(CaptureError) { return (try await capture.inject(batch: packets), nil) } catch { return (nil, error) }
+            do throws(CaptureError) { return (try await capture.inject(batch: full), nil) } catch { return (nil, error) }
         }
-        batch = InjectBatch()
+        batch.removeAll()
     }
 
     /// Waits for the batch in flight, if any, and counts what it did.

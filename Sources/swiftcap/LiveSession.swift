@@ -9,6 +9,8 @@ import Synchronization
 struct LiveSession {
     let command: CaptureCommand
     let options: CaptureOptions
+    /// Per -i, its filter (its own -f, or the common one).
+    let filters: InterfaceFilters
     let plan: RotationPlan
 
     /// What `capture` opened: one interface, or several merged by timestamp.
@@ -58,6 +60,7 @@ struct LiveSession {
                 var single = options
                 let (interface, transport) = command.interfaces.first.map(command.remote.source) ?? (nil, command.remote.transport(host: command.remote.remote))
                 single.transport = transport
+                single.filter = filters.filter(for: 0)
                 source = .single(try await LiveCapture.open(interface: interface, options: single))
             }
         } catch {
@@ -132,7 +135,7 @@ struct LiveSession {
             timer.resume()
             sources.append(timer)
         }
-        sources.append(output.startTimer(on: queue))
+        sources.append(output.startTimer(on: queue) { consumer.cancel() })
 
         let (captured, failure) = await consumer.value
         for s in sources { s.cancel() }
@@ -181,10 +184,11 @@ struct LiveSession {
     func openMerged() async throws(CaptureError) -> MultiInterfaceCapture {
         var opened: [LiveCapture] = []
         do throws(CaptureError) {
-            for value in command.interfaces {
+            for (index, value) in command.interfaces.enumerated() {
                 let (interface, transport) = command.remote.source(value)
                 var perInterface = options
                 perInterface.transport = transport
+                perInterface.filter = filters.filter(for: index)
                 opened.append(try await LiveCapture.open(interface: interface, options: perInterface))
             }
             return try MultiInterfaceCapture(captures: opened, lookahead: MultiInterfaceCapture.defaultLookahead(for: options.timeout))
@@ -206,18 +210,16 @@ struct LiveSession {
         }
         let nanoseconds = captures[0].timestampPrecision == .nanoseconds
         let fileOptions = CaptureFileWriter.Options(pcapTimestampPrecision: nanoseconds ? .nanoseconds : .microseconds)
+        let interfaces = captures.enumerated().map { index, c in
+            RingBufferWriter.Interface(linkType: c.linkType, snapshotLength: c.snapshotLength, name: c.qualifiedName,
+                                       resolution: c.timestampPrecision == .nanoseconds ? .nanoseconds : .microseconds,
+                                       filter: filters.filter(for: index).flatMap { $0.isEmpty ? nil : $0 })
+        }
         if plan.needsRingWriter || plan.stopAfterFiles != nil {
-            let interfaces = captures.map { c in
-                RingBufferWriter.Interface(linkType: c.linkType, snapshotLength: c.snapshotLength, name: c.qualifiedName,
-                                           resolution: c.timestampPrecision == .nanoseconds ? .nanoseconds : .microseconds)
-            }
             return try RingBufferWriter(path: path, format: format, options: fileOptions, interfaces: interfaces, plan: plan)
         }
         let writer = try CaptureFileWriter(path: path, format: format, options: fileOptions)
-        for capture in captures {
-            try writer.addInterface(linkType: capture.linkType, snapshotLength: capture.snapshotLength, name: capture.qualifiedName,
-                                    timestampResolution: capture.timestampPrecision == .nanoseconds ? .nanoseconds : .microseconds)
-        }
+        for i in interfaces { try i.declare(in: writer) }
         // The headers reach the reader at once, before the first packet.
         try writer.flush()
         return writer

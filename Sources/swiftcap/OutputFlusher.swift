@@ -11,11 +11,15 @@ protocol PacketSink: AnyObject {
     func take(_ packet: Packet) throws(CaptureFileError) -> Bool
     /// Hands every complete record to the kernel (the file then ends at a record boundary).
     func flush() throws(CaptureFileError)
+    /// Time passed, packets or not: a time-based rotation that is due happens now
+    /// (a new file starts on time on an idle link).
+    func tick() throws(CaptureFileError)
     func close() throws(CaptureFileError)
 }
 
 extension CaptureFileWriter: PacketSink {
     var stopRequested: Bool { false }
+    func tick() {}
 
     func take(_ packet: Packet) throws(CaptureFileError) -> Bool {
         try write(packet)
@@ -40,7 +44,8 @@ struct FlushPolicy {
 /// Without -U, records collect in the writer's buffer and are flushed by the
 /// timer at most `FlushPolicy.interval` after they were written, so a reader of
 /// a pipe or a growing file sees packets within about 50 ms at any rate, and a
-/// file always ends at its last complete record.
+/// file always ends at its last complete record. The same timer starts the next
+/// file of a time-based ring (-G, -b duration:) when no packet comes to do it.
 final class OutputFlusher: Sendable {
     private struct State {
         var sink: (any PacketSink)?
@@ -86,32 +91,46 @@ final class OutputFlusher: Sendable {
         if policy.afterEveryBatch { text.flush() }
     }
 
-    /// The timer's job: flush what waits (a failure is kept for the next `write`).
-    func flushWaiting() {
-        state.withLock { s in
-            guard s.dirty, let sink = s.sink, s.failure == nil else { return }
-            do throws(CaptureFileError) { try sink.flush() } catch { s.failure = error }
+    /// The timer's job: rotate a file whose time is up, flush what waits (a
+    /// failure is kept for the next `write` and for `close`).
+    /// - Returns: whether the capture must stop (the sink asked to, or failed).
+    func flushWaiting() -> Bool {
+        let stop = state.withLock { s -> Bool in
+            guard let sink = s.sink, s.failure == nil else { return s.failure != nil }
+            do throws(CaptureFileError) {
+                try sink.tick()
+                if s.dirty { try sink.flush() }
+            } catch {
+                s.failure = error
+            }
             s.dirty = false
+            return sink.stopRequested || s.failure != nil
         }
         text.flush()
+        return stop
     }
 
-    /// A timer on `queue` that calls `flushWaiting` every `FlushPolicy.interval`.
-    func startTimer(on queue: DispatchQueue) -> any DispatchSourceTimer {
+    /// A timer on `queue` that calls `flushWaiting` every `FlushPolicy.interval`,
+    /// and `stop` once when it says the capture must stop.
+    func startTimer(on queue: DispatchQueue, stop: @escaping @Sendable () -> Void) -> any DispatchSourceTimer {
         let timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now() + FlushPolicy.interval, repeating: FlushPolicy.interval)
-        timer.setEventHandler { [self] in flushWaiting() }
+        let stopped = Mutex(false)
+        timer.setEventHandler { [self] in
+            if flushWaiting(), !stopped.withLock({ s in defer { s = true }; return s }) { stop() }
+        }
         timer.resume()
         return timer
     }
 
-    /// Flushes and closes the sink.
+    /// Flushes and closes the sink; throws a failure the timer met, if any.
     func close() throws(CaptureFileError) {
         text.flush()
         try state.withLock { (s: inout State) throws(CaptureFileError) in
             guard let sink = s.sink else { return }
             s.sink = nil
             try sink.close()
+            if let failure = s.failure { throw failure }
         }
     }
 }

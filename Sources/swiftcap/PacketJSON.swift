@@ -11,7 +11,7 @@ enum PacketJSON {
         let ts = packet.timestamp.map { "\"\($0)\"" } ?? "null"
         var line = "{\"ts\":\(ts),\"caplen\":\(packet.captureLength),\"len\":\(packet.wireLength),"
         line += "\"linktype\":\(packet.linkType.rawValue),"
-        if let name = packet.linkType.pcapName { line += "\"linktype_name\":\"\(name)\"," }
+        if let name = packet.linkType.name { line += "\"linktype_name\":\"\(name)\"," }
         line += "\"interface\":\(packet.interfaceIndex)"
         if let interfaceName { line += ",\"ifname\":" + jsonString(interfaceName) }
         if !packet.comments.isEmpty {

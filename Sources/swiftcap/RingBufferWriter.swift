@@ -13,6 +13,18 @@ final class RingBufferWriter: PacketSink {
         var snapshotLength: Int
         var name: String
         var resolution: TimestampResolution
+        /// The capture filter, recorded in pcapng as dumpcap does (if_filter).
+        var filter: String? = nil
+
+        /// if_filter's code; its value is a type byte (0: a libpcap filter string) and the string.
+        static let filterOption: UInt16 = 11
+
+        /// Adds this interface to `writer` (its name, resolution and filter in pcapng).
+        func declare(in writer: CaptureFileWriter) throws(CaptureFileError) {
+            let options = filter.map { [PcapngOption(code: Self.filterOption, value: [0] + Array($0.utf8))] } ?? []
+            try writer.addInterface(linkType: linkType, snapshotLength: snapshotLength, name: name, timestampResolution: resolution,
+                                    options: options)
+        }
     }
 
     let path: String
@@ -65,6 +77,13 @@ final class RingBufferWriter: PacketSink {
         try writer.flush()
     }
 
+    /// -G / -b duration: the next file starts when its time is up, even when
+    /// no packet arrives (the previous file then holds none).
+    func tick() throws(CaptureFileError) {
+        guard !stopRequested, timeIsUp() else { return }
+        try rotate()
+    }
+
     func close() throws(CaptureFileError) {
         try writer.close()
     }
@@ -98,9 +117,7 @@ final class RingBufferWriter: PacketSink {
     private static func open(_ path: String, format: CaptureFileFormat, options: CaptureFileWriter.Options,
                              interfaces: [Interface]) throws(CaptureFileError) -> (CaptureFileWriter, Int) {
         let writer = try CaptureFileWriter(path: path, format: format, options: options)
-        for i in interfaces {
-            try writer.addInterface(linkType: i.linkType, snapshotLength: i.snapshotLength, name: i.name, timestampResolution: i.resolution)
-        }
+        for i in interfaces { try i.declare(in: writer) }
         try writer.flush()
         var st = stat()
         return (writer, stat(path, &st) == 0 ? Int(st.st_size) : 0)

@@ -12,6 +12,8 @@ struct TextLine {
 
     mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
     mutating func removeLast() { bytes.removeLast() }
+    /// Drops what was appended since the line had `count` bytes.
+    mutating func removeSuffix(from count: Int) { bytes.removeSubrange(count...) }
 
     static func += (line: inout TextLine, text: String) {
         var text = text

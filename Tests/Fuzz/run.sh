@@ -75,7 +75,7 @@ for t in "${targets[@]}"; do
     fi
     echo "== $t: building"
     # shellcheck disable=SC2046
-    if ! "$swiftc" -sanitize=fuzzer,address -parse-as-library -O -module-name "$(module "$t")" \
+    if ! "$swiftc" -sanitize=fuzzer,address -parse-as-library -O -module-name "$(module "$t")" -package-name swiftcap \
         "${linker[@]}" $(flags "$t") $(sources "$t") "$here/$t"/*.swift -o "$out/$t" >"$out/$t.build.log" 2>&1; then
         tail -n 40 "$out/$t.build.log" >&2
         echo "== $t: BUILD FAILED (log: $out/$t.build.log)" >&2

@@ -103,7 +103,7 @@ final class BadInputTests: XCTestCase {
         XCTAssertTrue(processIsDead(pid))
         let t0 = Date()
         await capture.close()
-        XCTAssertLessThan(Date().timeIntervalSince(t0), 0.05)
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 0.5, "a second close waited for something")
         // Iteration after close ends at once.
         var n = 0
         for try await _ in capture.packets { n += 1 }

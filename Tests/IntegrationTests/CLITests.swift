@@ -147,7 +147,10 @@ final class CLITests: XCTestCase {
             let cli = try startCapture(["-i", "lo", "-c", "\(total)", "-s", "128", "-B", "65536"] + mode + ["udp", "port", "\(port)"])
             let start = Date()
             try LoopbackTraffic.sendUDP(port: port, payload: LoopbackTraffic.payload("o", size: 18), count: total, maxSeconds: 20)
+            // ^C stops at the next batch, so let the CLI work through its backlog first
+            // (its pace depends on the machine's load, not on what this test checks).
             Thread.sleep(forTimeInterval: 0.5)
+            XCTAssertTrue(cli.waitForStdoutToSettle(quiet: 1, timeout: 90), "\(mode): the CLI's output never settled")
             cli.send(SIGINT)
             let r = cli.wait(timeout: 10)
             let seconds = Date().timeIntervalSince(start)

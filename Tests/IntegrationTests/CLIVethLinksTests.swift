@@ -20,15 +20,17 @@ final class VethLinks: @unchecked Sendable {
 
     nonisolated(unsafe) private static var counter = 0
 
-    init(links count: Int) throws {
+    /// `prefix` (3 or 4 characters, so interface names stay within 15 bytes)
+    /// starts every name: tests of one area can use their own.
+    init(links count: Int, prefix: String = "sc9") throws {
         try requireRoot("it creates network namespaces and veth pairs")
         Self.counter += 1
         let tag = "\(getpid() % 100_000)x\(Self.counter)"
-        captureNamespace = "sc9c\(tag)"
-        peerNamespace = "sc9p\(tag)"
+        captureNamespace = "\(prefix)c\(tag)"
+        peerNamespace = "\(prefix)p\(tag)"
         let subnetBase = (Int(getpid()) + Self.counter * 5) % 200 + 1
         links = (0 ..< count).map { k in
-            ("sc9c\(tag)\(k)", "10.209.\(subnetBase + k).1", "sc9p\(tag)\(k)", "10.209.\(subnetBase + k).2")
+            ("\(prefix)c\(tag)\(k)", "10.209.\(subnetBase + k).1", "\(prefix)p\(tag)\(k)", "10.209.\(subnetBase + k).2")
         }
         do {
             try runChecked(["/usr/sbin/ip", "netns", "add", captureNamespace])

@@ -34,7 +34,7 @@ final class CrashIsolationTests: XCTestCase {
         XCTAssertEqual(e.termination?.signalName, name)
         XCTAssertTrue(e.message.contains("swiftcap-helper (pid \(pid)) was killed by signal \(name)"), e.message)
         XCTAssertTrue(e.message.contains("open a new one"), e.message)
-        XCTAssertLessThan(latency, 0.1, "\(name) reported after \(latency) s")
+        XCTAssertLessThan(latency, 0.5, "\(name) reported after \(latency) s (promptly: not by a 5 s request deadline)")
         print("\(name): helperTerminated after \(String(format: "%.1f", latency * 1000)) ms")
         XCTAssertTrue(processIsDead(pid))
         XCTAssertNotNil(waitUntil(timeout: 1) { capture.helperFinished })
@@ -74,7 +74,7 @@ final class CrashIsolationTests: XCTestCase {
         kill(capture.helperProcessID, SIGKILL)
         let (error, at) = await waiter.value
         XCTAssertEqual(error?.code, .helperTerminated)
-        XCTAssertLessThan(at.timeIntervalSince(t0), 0.1)
+        XCTAssertLessThan(at.timeIntervalSince(t0), 0.5, "reported by the exit watch, not by a deadline")
     }
 
     func testClientKilledTakesTheHelperDown() throws {
@@ -87,7 +87,7 @@ final class CrashIsolationTests: XCTestCase {
         client.send(SIGKILL)
         let took = waitUntil(timeout: 2) { processIsDead(helper) }
         let latency = try XCTUnwrap(took, "helper \(helper) still alive 2 s after its client was killed")
-        XCTAssertLessThan(latency, 0.1, "helper outlived its client by \(latency) s")
+        XCTAssertLessThan(latency, 0.5, "helper outlived its client by \(latency) s")
         print("client SIGKILL: helper gone after \(String(format: "%.1f", Date().timeIntervalSince(killedAt) * 1000)) ms")
         client.wait()
     }

@@ -12,13 +12,17 @@ final class DumpcapFileTests: XCTestCase {
         let dir = try makeTemporaryDirectory("swiftcap-dumpcap")
         defer { removeTemporary(dir) }
         let path = "\(dir)/dumpcap.pcapng"
-        let dumpcap = try ChildProcess(["/usr/bin/dumpcap", "-i", "lo", "-i", "lo", "-c", "16", "-f", "icmp", "-w", path])
+        // No -c: a count can be met by one interface alone while the other's packets
+        // wait in its buffer. Stopped with SIGINT once both have had time to deliver.
+        let dumpcap = try ChildProcess(["/usr/bin/dumpcap", "-i", "lo", "-i", "lo", "-f", "icmp", "-w", path])
         // dumpcap says "Capturing on ..." once its interfaces are open.
         XCTAssertTrue(dumpcap.waitForStderr(timeout: 15) { $0.contains("Capturing on") },
                       "dumpcap (installed by .ci/setup with tshark) did not start: \(dumpcap.stderr)")
-        Thread.sleep(forTimeInterval: 0.3)
+        Thread.sleep(forTimeInterval: 1)
         let ping = try runProcess(["/usr/bin/ping", "-c", "4", "-i", "0.2", "-W", "1", "127.0.0.1"], timeout: 15)
         XCTAssertEqual(ping.status, 0, ping.stderr)
+        Thread.sleep(forTimeInterval: 1.5)
+        dumpcap.send(SIGINT)
         let r = dumpcap.wait(timeout: 15)
         XCTAssertEqual(r.status, 0, r.stderr)
 

@@ -120,12 +120,13 @@ final class InjectCommandTests: XCTestCase {
         XCTAssertTrue(r.inject.stderr.contains("1 packets sent, 120 bytes, 0 failed"), r.inject.stderr)
     }
 
-    /// --topspeed sends in batches (one request per up to 1024 packets): a
-    /// file of 3000 frames arrives whole and in order.
+    /// --topspeed sends in batches (one request per up to 4096 packets, sent
+    /// by the helper with sendmmsg of up to 1024): a file of 5000 frames (two
+    /// requests, several sendmmsg calls) arrives whole and in order.
     func testTopSpeedBatchesArriveWholeInOrder() throws {
         let veths = try VethLinks(links: 1)
         defer { veths.cleanup() }
-        let sent = Self.frames(3000, tag: "top")
+        let sent = Self.frames(5000, tag: "top")
         let file = try Self.file(sent)
         let path = try makeTemporaryDirectory("sc9-inject-recv") + "/recv.pcapng"
         // Small slots and a big buffer: an immediate-mode ring of 262144-byte slots holds only a few frames.
@@ -137,7 +138,7 @@ final class InjectCommandTests: XCTestCase {
         capture.send(SIGINT)
         XCTAssertEqual(capture.wait(timeout: 10).status, 0)
         XCTAssertEqual(inject.status, 0, inject.stderr)
-        XCTAssertTrue(inject.stderr.contains("3000 packets sent, 360000 bytes, 0 failed"), inject.stderr)
+        XCTAssertTrue(inject.stderr.contains("5000 packets sent, 600000 bytes, 0 failed"), inject.stderr)
         let got = try Self.received(path).map(\.bytes)
         XCTAssertEqual(got.count, sent.count, "frames lost between the namespaces")
         XCTAssertTrue(got == sent, "frames arrived changed or out of order")
@@ -176,6 +177,47 @@ final class InjectCommandTests: XCTestCase {
         XCTAssertEqual(empty.sent, 0)
         _ = try await capture.statistics() // the session survived
         await capture.close()
+
+        // On a cooked capture (any) libpcap refuses every packet, in its words.
+        let cooked = try await LiveCapture.open(interface: "any", options: options)
+        let refused = try await cooked.inject(batch: Array(small.prefix(2)))
+        XCTAssertEqual(refused.sent, 0)
+        XCTAssertEqual(refused.failed, 2)
+        XCTAssertTrue(refused.firstError?.message.contains("isn't supported") == true, refused.firstError?.message ?? "")
+        await cooked.close()
+    }
+
+    /// InjectBatch: full by count or by bytes (append says so, appending
+    /// nothing); an empty or oversized packet is refused (the bad-input table).
+    func testInjectBatchBounds() throws {
+        var batch = InjectBatch(maximumCount: 2)
+        let frame = Self.frames(1)[0]
+        XCTAssertTrue(try batch.append(frame))
+        XCTAssertTrue(try batch.append(frame[...]))
+        XCTAssertFalse(try batch.append(frame), "third packet of a 2-packet batch")
+        XCTAssertEqual(batch.count, 2)
+        XCTAssertEqual(batch.byteCount, 4 + 2 * (4 + frame.count))
+        batch.removeAll()
+        XCTAssertTrue(batch.isEmpty)
+
+        var bytesBound = InjectBatch()
+        let big = [UInt8](repeating: 7, count: 100_000)
+        XCTAssertTrue(try bytesBound.append(big))
+        XCTAssertTrue(try bytesBound.append(big))
+        XCTAssertFalse(try bytesBound.append(big), "a third 100000-byte packet exceeds maximumBatchBytes")
+        XCTAssertLessThanOrEqual(bytesBound.byteCount, LiveCapture.maximumBatchBytes)
+
+        let bad: [(String, [UInt8])] = [("empty packet", []), ("packet over 262144 bytes", [UInt8](repeating: 0, count: 262_145))]
+        for (name, packet) in bad {
+            do {
+                _ = try batch.append(packet)
+                XCTFail("\(name): accepted")
+            } catch {
+                XCTAssertEqual(error.code, .packetTooLarge, name)
+                XCTAssertTrue(error.message.contains("must be 1...262144 bytes"), "\(name): \(error.message)")
+            }
+        }
+        XCTAssertTrue(batch.isEmpty, "a refused packet is not appended")
     }
 
     /// A file of another link type is refused before anything is sent.
@@ -189,6 +231,38 @@ final class InjectCommandTests: XCTestCase {
         XCTAssertTrue(r.inject.stderr.contains("is link-type EN10MB (Ethernet); nothing was sent"), r.inject.stderr)
         XCTAssertTrue(r.inject.stderr.contains("0 packets sent"), r.inject.stderr)
         XCTAssertEqual(r.frames.count, 0)
+    }
+
+    /// --topspeed reads the file on its own thread: a file damaged after four
+    /// packets sends those four, then fails with the file's error; a pcapng
+    /// stream whose third packet is of another link type sends the two before it.
+    func testTopSpeedStopsAtDamageAndAtAnotherLinkType() throws {
+        let veths = try VethLinks(links: 1, prefix: "scD")
+        defer { veths.cleanup() }
+        let sent = Self.frames(5, tag: "dmg")
+        let damaged = try Self.file(sent)
+        let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: damaged)[.size] as? Int)
+        XCTAssertEqual(truncate(damaged, off_t(size - 10)), 0)
+        var r = try injectAndReceive(veths, ["--topspeed", damaged])
+        XCTAssertEqual(r.inject.status, 1, r.inject.stderr)
+        XCTAssertTrue(r.inject.stderr.contains("4 packets sent, 480 bytes, 0 failed"), r.inject.stderr)
+        XCTAssertTrue(r.frames.map(\.bytes) == Array(sent.prefix(4)), "the four complete packets, in order")
+
+        let path = try makeTemporaryDirectory("scD-inject-mixed") + "/mixed.pcapng"
+        let writer = try CaptureFileWriter(path: path, format: .pcapng)
+        _ = try writer.addInterface(linkType: .ethernet)
+        _ = try writer.addInterface(linkType: .linuxSLL)
+        for (i, frame) in sent.prefix(3).enumerated() {
+            try writer.write(Packet(timestamp: Timestamp(seconds: 1_700_000_000, nanoseconds: 0), wireLength: frame.count, bytes: frame[...],
+                                    linkType: i < 2 ? .ethernet : .linuxSLL, interfaceIndex: i < 2 ? 0 : 1))
+        }
+        try writer.close()
+        let command = "cat \(path) | \(try BuiltProducts.cli()) inject --helper \(try BuiltProducts.helper()) -i \(veths.links[0].local) --topspeed -"
+        r = try injectAndReceive(veths, [], shell: command)
+        XCTAssertEqual(r.inject.status, 1, r.inject.stderr)
+        XCTAssertTrue(r.inject.stderr.contains("standard input has packets of link-type LINUX_SLL"), r.inject.stderr)
+        XCTAssertTrue(r.inject.stderr.contains("2 packets sent, 240 bytes, 0 failed"), r.inject.stderr)
+        XCTAssertTrue(r.frames.map(\.bytes) == Array(sent.prefix(2)))
     }
 
     /// The bad-input table of inject: one clear error each, before any helper runs.

@@ -23,7 +23,13 @@ final class MultiInterfaceCaptureTests: XCTestCase {
         async let first = LiveCapture.open(interface: "fake0", options: CaptureOptions(helperPath: helpers[0]))
         async let second = LiveCapture.open(interface: "fake1", options: CaptureOptions(helperPath: helpers[1]))
         let captures = try await [first, second]
-        let merged = try MultiInterfaceCapture(captures: captures)
+        // The fake helpers stamp packets with the real clock as they build them:
+        // on a loaded machine one may be descheduled for longer than the default
+        // 150 ms lookahead, and the merge may then hand out the other's later
+        // packets first, by design. A 3 s lookahead and no pendingLimit cut-off
+        // make the order depend on nothing but the merger (the last packets of
+        // the flood that ends later wait out the lookahead).
+        let merged = try MultiInterfaceCapture(captures: captures, lookahead: .seconds(3), pendingLimit: 2 * total + 1)
         var next = [0, 0]
         var last = Int64.min
         var outOfOrder = 0

@@ -113,6 +113,28 @@ final class PrivilegeBoundaryTests: XCTestCase {
         XCTAssertEqual(r.stdout, "environment entries: 0\n")
     }
 
+    /// libpcap is linked statically with its D-Bus backend stubbed out: a running helper
+    /// (capturing on lo) has mapped no D-Bus, systemd, gcrypt or compression library and
+    /// no shared libpcap, and the D-Bus capture sources are still refused by name.
+    func testTheRunningHelperMapsNoDBusOrSystemdLibrary() async throws {
+        try requireRoot("it captures on lo")
+        let capture = try await LiveCapture.open(interface: "lo", options: try helperOptions())
+        let maps = try String(contentsOfFile: "/proc/\(capture.helperProcessID)/maps", encoding: .utf8)
+        await capture.close()
+        let libraries = Set(maps.split(separator: "\n").compactMap { line in
+            line.split(separator: " ", omittingEmptySubsequences: true).last.flatMap { $0.contains(".so") ? String($0) : nil }
+        })
+        XCTAssertFalse(libraries.isEmpty, "no shared library in the helper's maps:\n\(maps)")
+        for absent in ["libdbus", "libsystemd", "libgcrypt", "liblzma", "libzstd", "liblz4", "libgpg-error", "libpcap"] {
+            XCTAssertFalse(libraries.contains { $0.contains(absent) }, "the helper mapped \(absent): \(libraries.sorted())")
+        }
+        for name in ["dbus-system", "dbus-session"] {
+            _ = await expectCaptureError(.unsupported, advice: ["D-Bus"]) {
+                try await LiveCapture.open(interface: name, options: CaptureOptions(helperPath: "/nonexistent/never-run"))
+            }
+        }
+    }
+
     /// strace shows every file the helper opens and every capset it makes: the
     /// files NSS reads for the filter's names come after the last capability is gone.
     func testNamesInTheOpenFilterResolveOnlyAfterEveryCapabilityIsDropped() async throws {

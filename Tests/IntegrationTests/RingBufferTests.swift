@@ -123,6 +123,34 @@ final class RingBufferTests: XCTestCase {
         try checkNoLossNoDuplicates(tcpdump.files, expected: 0 ..< 25, stderr: tcpdump.result.stderr)
     }
 
+    /// Time rotation with no packet to trigger it: on an idle veth in a
+    /// namespace of its own (and a filter nothing there matches), -b duration:1
+    /// and -G 1 still start a new file every second, and -a files:3 / -W 2 stop
+    /// the capture by themselves when the file after the last one is due.
+    func testTimeRotationOnAnIdleInterface() throws {
+        try requireRoot()
+        let pair = try NetworkNamespacePair(prefix: "scD")
+        defer { pair.cleanup() }
+        let cases: [([String], String, Int)] = [
+            (["-b", "duration:1", "-a", "files:3"], "idle.pcapng", 3),
+            (["-G", "1", "-W", "2"], "g-%H%M%S.pcapng", 2),
+        ]
+        for (arguments, name, expectedFiles) in cases {
+            let dir = try makeTemporaryDirectory("scD-idle")
+            let start = Date()
+            let cli = try startSwiftcapCapture(["-i", pair.interfaceB, "-w", dir + "/" + name] + arguments + ["udp", "port", "9"],
+                                               namespace: pair.namespaceB)
+            let r = cli.wait(timeout: Double(expectedFiles) + 10)
+            let elapsed = Date().timeIntervalSince(start)
+            XCTAssertEqual(r.status, 0, "\(arguments): \(r.stderr)")
+            let written = try files(in: dir)
+            XCTAssertEqual(written.count, expectedFiles, "\(arguments): one file per second, then the stop: \(written)")
+            XCTAssertGreaterThanOrEqual(elapsed, Double(expectedFiles), "\(arguments): a file lasts its second")
+            XCTAssertLessThan(elapsed, Double(expectedFiles) + 5, "\(arguments): the stop came on time, not with a packet")
+            try checkNoLossNoDuplicates(written, expected: 0 ..< 0, stderr: r.stderr)
+        }
+    }
+
     /// A ring: -b files:3 keeps the newest three files (the older packets are
     /// gone by design); tcpdump -C with -W 3 reuses file0..file2.
     func testRingKeepsTheNewestFiles() throws {

@@ -131,6 +131,29 @@ final class SessionStateMachineTests: XCTestCase {
                       m.failure?.message ?? "")
     }
 
+    /// The first request is pipelined behind the spawn: writable before hello, its reply
+    /// still legal only after hello, its deadline running from when it was written.
+    func testTheFirstRequestIsWrittenBeforeHelloAndAnsweredAfterIt() {
+        for state in Named.allCases {
+            XCTAssertEqual(machine(in: state).mayWriteRequests, state != .killed, "\(state)")
+        }
+        var early = machine()
+        early.requestSent(.open, now: 10)
+        let ready = WireMessage.ready(Ready(linkType: 1, snapshotLength: 100, timestampPrecision: .nanoseconds, warning: ""))
+        XCTAssertEqual(early.frameReceived(ready, outstanding: (.open, nil), now: 20), .kill, "a reply before hello")
+        var m = machine()
+        m.requestSent(.open, now: 10)
+        XCTAssertEqual(m.nextDeadline, 5_000, "hello's deadline comes first")
+        XCTAssertEqual(m.frameReceived(.hello(Hello(libpcapVersion: "x")), outstanding: (.open, nil), now: 20), .helloAccepted)
+        XCTAssertEqual(m.nextDeadline, 30_010, "then open's, from when it was written")
+        XCTAssertEqual(m.frameReceived(ready, outstanding: (.open, nil), now: 30), .reply)
+        XCTAssertTrue(m.acceptsPackets)
+        var mismatch = machine()
+        mismatch.requestSent(.open, now: 10)
+        XCTAssertEqual(mismatch.frameReceived(.hello(Hello(protocolVersion: 99, libpcapVersion: "x")), outstanding: (.open, nil), now: 20), .kill)
+        XCTAssertEqual(mismatch.failure?.code, .helperVersionMismatch, "the version is still checked before any reply")
+    }
+
     func testPacketsAreLegalOnlyWhileCapturing() {
         for state in Named.allCases {
             let m = machine(in: state)

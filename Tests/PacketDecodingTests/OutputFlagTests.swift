@@ -7,9 +7,6 @@ import XCTest
 /// committed samples, the shared corpus and the loopback capture by tcpdump itself).
 final class OutputFlagTests: XCTestCase {
     static let supported = "tcp or icmp or icmp6 or arp"
-    /// -v: tcpdump prints neighbor-discovery options and ICMP errors' inner packets on
-    /// extra lines swiftcap does not print.
-    static let verboseSupported = "(ip and (tcp or icmp[0] == 0 or icmp[0] == 8)) or (ip6 and tcp) or (icmp6 and (ip6[40] == 128 or ip6[40] == 129))"
 
     func inputs(filter: String) throws -> [String] {
         let dir = try makeTemporaryDirectory("sc8-flags")
@@ -54,20 +51,33 @@ final class OutputFlagTests: XCTestCase {
     func testASCIICarriageReturns() throws {
         let payloads: [[UInt8]] = [Array("A\rB".utf8), Array("A\r".utf8), Array("A\rBC".utf8), Array("A\r\n".utf8),
                                    Array("A\r\rB".utf8), Array("\rAB\r\n\r".utf8), Array("AB\r\r".utf8), Array("\r".utf8)]
-        var file: [UInt8] = [0xD4, 0xC3, 0xB2, 0xA1, 2, 0, 4, 0] + [UInt8](repeating: 0, count: 8) + [0xFF, 0xFF, 0, 0, 101, 0, 0, 0]
-        func le32(_ v: Int) -> [UInt8] { (0..<4).map { UInt8((v >> ($0 * 8)) & 0xFF) } }
-        for (i, payload) in payloads.enumerated() {
+        let packets = payloads.map { payload in
             let udpLength = 8 + payload.count
             let ip: [UInt8] = [0x45, 0, 0, UInt8(20 + udpLength), 0, 1, 0, 0, 64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1]
             let udp: [UInt8] = [0x03, 0xE8, 0x07, 0xD0, 0, UInt8(udpLength), 0, 0]
-            let packet = ip + udp + payload
-            file += le32(i) + le32(0) + le32(packet.count) + le32(packet.count) + packet
+            return (bytes: ip + udp + payload, cut: Int?.none)
         }
-        let path = try makeTemporaryDirectory("sc8-cr") + "/cr.pcap"
-        try Data(file).write(to: URL(fileURLWithPath: path))
+        let path = try CraftedPackets.writePcap(packets, prefix: "sc8-cr")
         try assertSameAsTcpdump(["-A"], files: [path])
     }
-    func testVerbose() throws { try assertSameAsTcpdump(["-v"], filter: Self.verboseSupported) }
+    func testVerbose() throws { try assertSameAsTcpdump(["-v"]) }
+
+    /// -v on packets written here so every case is there: ICMP errors and the packet each
+    /// carries (tcpdump prints it on lines of its own), a wrong ICMP checksum, UDP over IPv6
+    /// with right and wrong checksums, neighbour discovery messages and their options
+    /// (link-layer addresses, prefix, MTU, RDNSS, unknown, cut short), redirect, echo; also
+    /// with -e (no `IP ` before the carried packet then) and -x.
+    func testVerboseOnCraftedPackets() throws {
+        let path = try CraftedPackets.writePcap(CraftedPackets.verboseCases(), prefix: "sc8-verbose")
+        for flags in [["-v"], [], ["-q"], ["-v", "-e"], ["-v", "-x"]] { try assertSameAsTcpdump(flags, files: [path]) }
+    }
+
+    /// Transport headers cut by the snapshot length: ` [|tcp]`, ` [|udp]`, ` [|icmp]`, ` [|icmp6]`
+    /// after what tcpdump could still print.
+    func testCutTransportHeaders() throws {
+        let path = try CraftedPackets.writePcap(CraftedPackets.truncatedCases(), prefix: "sc8-cut")
+        for flags in [[], ["-v"], ["-q"]] { try assertSameAsTcpdump(flags, files: [path]) }
+    }
     func testAbsoluteSequenceNumbers() throws { try assertSameAsTcpdump(["-S"]) }
     func testQuietWithLinkHeader() throws { try assertSameAsTcpdump(["-q", "-e"]) }
 

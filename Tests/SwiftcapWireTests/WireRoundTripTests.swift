@@ -18,7 +18,7 @@ final class WireRoundTripTests: XCTestCase {
         .close,
         .listDevices,
         .describeDevice("any"),
-        .injectBatch([[1], [2, 3], Array(repeating: 9, count: 1500)]),
+        .injectBatch(WireInjectBatch(packets: [[1], [2, 3], Array(repeating: 9, count: 1500)])),
         .injectedBatch(WireInjectResult(sent: 2, bytes: 3, failed: 1, firstError: "send: Message too long")),
         .deviceDetails(WireDeviceDetails(linkTypes: [WireChoice(value: 276, name: "LINUX_SLL2", description: "Linux cooked v2")],
                                          timestampTypes: [WireChoice(value: 0, name: "host", description: "Host"),

@@ -101,6 +101,23 @@ public final class ChildProcess: @unchecked Sendable {
     public var stdout: String { lock.lock(); defer { lock.unlock() }; return String(decoding: outData, as: UTF8.self) }
     public var stderr: String { lock.lock(); defer { lock.unlock() }; return String(decoding: errData, as: UTF8.self) }
 
+    /// Bytes of standard output so far.
+    public var stdoutByteCount: Int { lock.lock(); defer { lock.unlock() }; return outData.count }
+
+    /// Waits until standard output has not grown for `quiet` seconds (the process has
+    /// caught up with its input), up to `timeout` seconds; false if it never settled.
+    /// For tests whose process works through a backlog at a speed that depends on load.
+    public func waitForStdoutToSettle(quiet: Double = 1, timeout: Double = 60) -> Bool {
+        let end = Date().addingTimeInterval(timeout)
+        var last = stdoutByteCount, lastChange = Date()
+        while Date() < end && isRunning {
+            usleep(50_000)
+            let now = stdoutByteCount
+            if now != last { last = now; lastChange = Date() } else if Date().timeIntervalSince(lastChange) >= quiet { return true }
+        }
+        return !isRunning
+    }
+
     /// Whether the process has been reaped.
     public var isRunning: Bool { lock.lock(); defer { lock.unlock() }; return result == nil }
 

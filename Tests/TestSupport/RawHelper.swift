@@ -7,11 +7,11 @@ import SwiftcapWire
 public enum RawHelper {
     public struct Outcome: Sendable {
         /// Every frame the helper wrote, decoded, in order.
-        public var frames: [WireMessage]
+        package var frames: [WireMessage]
         public var process: ProcessResult
 
         /// The first `error` frame, if any.
-        public var error: WireError? {
+        package var error: WireError? {
             for case .error(let e) in frames { return e }
             return nil
         }
@@ -19,7 +19,7 @@ public enum RawHelper {
 
     /// Runs `helper` (as `user`, with `environment`) with `requests` written to
     /// its stdin, then EOF; returns the frames it wrote before exiting.
-    public static func run(_ helper: String, _ requests: [WireMessage], arguments: [String] = [], as user: String? = nil,
+    package static func run(_ helper: String, _ requests: [WireMessage], arguments: [String] = [], as user: String? = nil,
                            environment: [String: String] = [:], readStderr: Bool = true, timeout: Double = 30) throws -> Outcome {
         var bytes: [UInt8] = []
         for r in requests { r.encode(into: &bytes) }
@@ -35,7 +35,7 @@ public enum RawHelper {
     }
 
     /// Decodes a stream of frames; a partial frame at the end is an error.
-    public static func decodeAll(_ bytes: [UInt8]) throws -> [WireMessage] {
+    package static func decodeAll(_ bytes: [UInt8]) throws -> [WireMessage] {
         var frames: [WireMessage] = []
         var rest = bytes[...]
         while !rest.isEmpty {

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/capability.h> // CAP_NET_RAW and friends for the Swift side
 
 // MARK: prctl (variadic, so not callable from Swift)
@@ -87,6 +88,17 @@ int sch_clear_environment(void);
 int sch_environment_count(void);
 /// if_nametoindex(name): the interface's index, 0 if no such interface.
 unsigned int sch_interface_index(const char *name);
+
+// MARK: Batch injection
+
+/// Most packets one sch_send_packets call takes (the kernel's UIO_MAXIOV bound on sendmmsg's vlen).
+#define SCH_SEND_PACKETS_MAX 1024
+/// sendmmsg(fd, ..., count, 0) of `count` (1...SCH_SEND_PACKETS_MAX) packets, one
+/// iovec each, no destination address: each goes out as send(2) would send it
+/// (pcap_inject's call), on the packet socket's bound interface. Retries EINTR.
+/// Returns the number sent (their byte counts in `sent_lengths`), or -1 with
+/// errno when the first packet failed. (struct mmsghdr needs _GNU_SOURCE.)
+int sch_send_packets(int fd, const struct iovec *packets, unsigned int count, unsigned int *sent_lengths);
 
 // MARK: Savefile semantics without a file (savefile_compile.c)
 

@@ -97,7 +97,7 @@ public final class CaptureFile {
         if kind == S_IFDIR {
             if ownsDescriptor { closeDescriptor(fd) }
             throw CaptureFileError(code: .systemCallFailed, offset: nil,
-                                   message: "this is a directory, not a capture file", errno: EISDIR, path: name)
+                                   message: "this is a directory, not a capture file", systemCall: SystemCallError(systemCall: "read", errno: EISDIR), path: name)
         }
         if kind == S_IFREG && lseek(fd, 0, SEEK_CUR) == 0 {
             let mapped: StableBytes

@@ -63,7 +63,7 @@ public struct CaptureFileError: Error, Hashable, Sendable, CustomStringConvertib
         /// The writer was used in a way it does not allow (unknown interface,
         /// written after close, ...).
         public static let invalidArgument = Code(base: .invalidArgument)
-        /// `open`, `read`, `write`, `mmap`, ... failed; see `errno`.
+        /// `open`, `read`, `write`, `mmap`, ... failed; `systemCall` says which, and its errno.
         public static let systemCallFailed = Code(base: .systemCallFailed)
 
         public var description: String { base.rawValue }
@@ -76,16 +76,19 @@ public struct CaptureFileError: Error, Hashable, Sendable, CustomStringConvertib
     public var offset: Int?
     /// What was found and what to do about it.
     public var message: String
-    /// The `errno` value, for `.systemCallFailed`.
-    public var errno: Int32?
+    /// The failed call and its errno, for `.systemCallFailed`.
+    public var systemCall: SystemCallError?
     /// The file the error is about, when known ("-" for standard input/output).
     public var path: String?
 
-    public init(code: Code, offset: Int?, message: String, errno: Int32? = nil, path: String? = nil) {
+    /// `systemCall?.errno`.
+    public var errno: Int32? { systemCall?.errno }
+
+    public init(code: Code, offset: Int?, message: String, systemCall: SystemCallError? = nil, path: String? = nil) {
         self.code = code
         self.offset = offset
         self.message = message
-        self.errno = errno
+        self.systemCall = systemCall
         self.path = path
     }
 
@@ -106,11 +109,11 @@ public struct CaptureFileError: Error, Hashable, Sendable, CustomStringConvertib
 }
 
 extension CaptureFileError {
+    /// `.systemCallFailed` for `call`'s `errno`, its message followed by `hint`.
     static func systemCall(_ call: String, errno: Int32, offset: Int? = nil, path: String?,
                            hint: String = "") -> CaptureFileError {
-        let reason = String(cString: strerror(errno))
-        return CaptureFileError(code: .systemCallFailed, offset: offset,
-                                message: "\(call) failed: \(reason) (errno \(errno))\(hint.isEmpty ? "" : "; \(hint)")",
-                                errno: errno, path: path)
+        let cause = SystemCallError(systemCall: call, errno: errno)
+        return CaptureFileError(code: .systemCallFailed, offset: offset, message: cause.message(advice: hint),
+                                systemCall: cause, path: path)
     }
 }

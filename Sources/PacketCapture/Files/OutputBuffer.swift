@@ -122,26 +122,3 @@ extension UnsafeMutableRawPointer {
         return padded
     }
 }
-
-/// Options to encode, in host byte order.
-struct OptionEncoder {
-    var options: [PcapngOption]
-
-    /// Bytes the options take, with opt_endofopt; 0 when there are none.
-    var byteCount: Int {
-        if options.isEmpty { return 0 }
-        return options.reduce(4) { $0 + 4 + (($1.value.count + 3) & ~3) }
-    }
-
-    func write(to p: UnsafeMutableRawPointer, at offset: Int) {
-        guard !options.isEmpty else { return }
-        var at = offset
-        for option in options {
-            p.put16(option.code, at: at)
-            p.put16(UInt16(option.value.count), at: at + 2)
-            at += 4
-            at += option.value.withUnsafeBytes { p.putPadded($0, at: at) }
-        }
-        p.put32(0, at: at)
-    }
-}

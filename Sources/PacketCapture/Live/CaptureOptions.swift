@@ -50,6 +50,8 @@ public struct CaptureOptions: Sendable {
     /// Longest filter expression accepted, in UTF-8 bytes; longer ones fail with
     /// `.filterTooLong` before anything is sent to the helper.
     public var filterLengthLimit: Int
+    /// The default `filterLengthLimit` (and `FilterCompiler.compile`'s `lengthLimit`).
+    public static let defaultFilterLengthLimit = 8192
     /// Where the helper is; nil looks it up (see `LiveCapture.open`).
     public var helperPath: String?
     /// Bound, in bytes, on packets received from the helper and not yet taken by
@@ -79,7 +81,7 @@ public struct CaptureOptions: Sendable {
     public init(snapshotLength: Int = 262_144, promiscuous: Bool = true, timeout: CaptureTimeout = .milliseconds(100),
                 bufferSize: Int? = nil, monitorMode: Bool = false, direction: CaptureDirection = .inOut,
                 timestampPrecision: TimestampPrecision = .nanoseconds, filter: String? = nil,
-                optimizeFilter: Bool = true, netmask: UInt32? = nil, filterLengthLimit: Int = 8192,
+                optimizeFilter: Bool = true, netmask: UInt32? = nil, filterLengthLimit: Int = defaultFilterLengthLimit,
                 helperPath: String? = nil, queueCapacity: Int = 4 << 20) {
         self.snapshotLength = snapshotLength
         self.promiscuous = promiscuous

@@ -14,7 +14,7 @@ public enum FilterCompiler {
     ///   `.filterTooComplex` past the helper's compile budget, `.timedOut` when
     ///   the helper does not answer within `timeout` per request.
     public static func compile(_ expression: String, linkTypes: [LinkType], snapshotLength: Int = 262_144,
-                               optimize: Bool = true, netmask: UInt32? = nil, byteSwapped: Bool = false, lengthLimit: Int = 8192,
+                               optimize: Bool = true, netmask: UInt32? = nil, byteSwapped: Bool = false, lengthLimit: Int = CaptureOptions.defaultFilterLengthLimit,
                                helperPath: String? = nil, timeout: Duration = .seconds(5)) async throws(CaptureError) -> [LinkType: BPFProgram] {
         guard (1 ... Wire.maxSnapshotLength).contains(snapshotLength) else {
             throw CaptureError(.invalidArgument, "snapshotLength \(snapshotLength) is outside 1...\(Wire.maxSnapshotLength); pass a value in that range")

@@ -125,8 +125,11 @@ final class HelperSession: Sendable {
     nonisolated(nonsending)
     func nextBatch() async -> BatchResult {
         var wake = false
+        // A cancelled consumer stops at the next batch even while packets are queued
+        // (as AsyncStream does, and as tcpdump stops at ^C); they stay for other iterators.
+        let cancelled = Task.isCancelled
         let fast: BatchResult? = state.withLock { s in
-            if s.closeRequested { return .end }
+            if s.closeRequested || cancelled { return .end }
             if let (packets, start) = s.queue.popBatch() {
                 wake = shouldWakeReader(&s)
                 delivered.add(UInt64(packets.storage.count - start), ordering: .relaxed)

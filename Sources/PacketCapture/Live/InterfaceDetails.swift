@@ -5,8 +5,9 @@ import SwiftcapWire
 /// (pcap_list_tstamp_types, tcpdump -J). Choose one with
 /// `CaptureOptions.linkTypeName` / `timestampTypeName`.
 public struct InterfaceDetails: Hashable, Sendable {
-    /// A link type (its DLT_ value) or a time stamp type, with libpcap's name
-    /// and description ("EN10MB", "Ethernet").
+    /// A link type (its LINKTYPE_ value, as `LinkType.rawValue`) or a time
+    /// stamp type (its PCAP_TSTAMP_ value), with libpcap's name and description
+    /// ("EN10MB", "Ethernet").
     public struct Choice: Hashable, Sendable {
         public var value: Int
         public var name: String
@@ -33,10 +34,13 @@ public struct InterfaceDetails: Hashable, Sendable {
         await session.waitFinished()
         switch reply {
         case .success(.deviceDetails(let d)):
-            func choices(_ list: [WireChoice]) -> [Choice] {
-                list.map { Choice(value: Int($0.value), name: $0.name, description: $0.description) }
+            func choices(_ list: [WireChoice], value: (Int32) -> Int) -> [Choice] {
+                list.map { Choice(value: value($0.value), name: $0.name, description: $0.description) }
             }
-            return InterfaceDetails(interface: interface, linkTypes: choices(d.linkTypes), timestampTypes: choices(d.timestampTypes))
+            // The helper lists DLT_ values; the library speaks LINKTYPE_.
+            return InterfaceDetails(interface: interface,
+                                    linkTypes: choices(d.linkTypes) { Int(LinkType(linuxDLT: UInt32(bitPattern: $0)).rawValue) },
+                                    timestampTypes: choices(d.timestampTypes) { Int($0) })
         case .success(.error(let e)):
             throw CaptureError.fromHelper(e, session.context)
         case .success(let other):

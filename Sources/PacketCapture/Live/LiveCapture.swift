@@ -20,7 +20,8 @@ public final class LiveCapture: Sendable {
     /// `host:interface` for a remote capture, the interface name otherwise: the
     /// name to show, or to give the interface in a pcapng file.
     public var qualifiedName: String { remoteHost.map { "\($0):\(interface)" } ?? interface }
-    /// pcap_datalink() of the open capture.
+    /// pcap_datalink() of the open capture, as its LINKTYPE_ value (DLT_RAW 12
+    /// is `.raw`, 101), the value a capture file of its packets stores.
     public let linkType: LinkType
     /// pcap_snapshot() of the open capture (libpcap may lower what was asked).
     public let snapshotLength: Int
@@ -41,7 +42,7 @@ public final class LiveCapture: Sendable {
     private init(interface: String, ready: Ready, session: HelperSession, filterLengthLimit: Int) {
         self.interface = interface
         if case .ssh(let destination) = session.transport { remoteHost = destination.displayName } else { remoteHost = nil }
-        self.linkType = LinkType(rawValue: ready.linkType)
+        self.linkType = LinkType(linuxDLT: ready.linkType)
         self.snapshotLength = Int(ready.snapshotLength)
         self.timestampPrecision = TimestampPrecision(ready.timestampPrecision)
         self.warning = ready.warning.isEmpty ? nil : ready.warning
@@ -159,25 +160,38 @@ public final class LiveCapture: Sendable {
         public var firstError: CaptureError?
     }
 
-    /// Sends `packets` in order with one request to the helper (pcap_inject of
-    /// each): the way to inject at top speed. Every packet is tried; failures
-    /// are counted, not thrown. At most 262144 bytes of packets per call, each
-    /// 1...262144 bytes (split larger sets over several calls).
-    /// - Throws: `.packetTooLarge` before anything is sent when a packet or the
-    ///   batch does not fit; the session's errors otherwise.
+    /// Sends the packets of `batch` in order with one request to the helper
+    /// (sendmmsg of up to 1024 at a time, pcap_inject on cooked captures): the
+    /// way to inject at top speed. Every packet is tried; failures are counted,
+    /// not thrown. An empty batch sends nothing.
+    /// - Throws: the session's errors (`.captureClosed`, `.helperTerminated`).
     nonisolated(nonsending)
-    public func inject(batch packets: [[UInt8]]) async throws(CaptureError) -> InjectResult {
-        guard !packets.isEmpty else { return InjectResult(sent: 0, bytes: 0, failed: 0, firstError: nil) }
-        let total = packets.reduce(0) { $0 + 4 + $1.count } + 4
-        guard packets.allSatisfy({ !$0.isEmpty }), total <= LiveCapture.maximumBatchBytes else {
-            throw CaptureError(.packetTooLarge, "a batch to inject must hold packets of at least 1 byte and at most \(LiveCapture.maximumBatchBytes) bytes in all (this one: \(total)); send it in smaller batches", helperPath: helperPath)
-        }
-        switch try await session.request(.injectBatch(packets), .injectBatch).get() {
+    public func inject(batch: InjectBatch) async throws(CaptureError) -> InjectResult {
+        guard !batch.isEmpty else { return InjectResult(sent: 0, bytes: 0, failed: 0, firstError: nil) }
+        switch try await session.request(.injectBatch(batch.wire), .injectBatch).get() {
         case .injectedBatch(let r):
             let error = r.failed > 0 ? CaptureError.fromHelper(WireError(code: .injectFailed, fatal: false, message: r.firstError), session.context) : nil
             return InjectResult(sent: Int(r.sent), bytes: Int(r.bytes), failed: Int(r.failed), firstError: error)
         default: throw unexpectedReply()
         }
+    }
+
+    /// `inject(batch:)` of packets given as arrays: at most 262144 bytes of
+    /// packets per call, each 1...262144 bytes (split larger sets over several calls).
+    /// - Throws: `.packetTooLarge` before anything is sent when a packet or the
+    ///   batch does not fit; the session's errors otherwise.
+    nonisolated(nonsending)
+    public func inject(batch packets: [[UInt8]]) async throws(CaptureError) -> InjectResult {
+        var batch = InjectBatch(maximumCount: packets.count)
+        for packet in packets {
+            let fits: Bool
+            do throws(CaptureError) { fits = try batch.append(packet) } catch { fits = false }
+            guard fits else {
+                let total = packets.reduce(0) { $0 + 4 + $1.count } + 4
+                throw CaptureError(.packetTooLarge, "a batch to inject must hold packets of at least 1 byte and at most \(LiveCapture.maximumBatchBytes) bytes in all (this one: \(total)); send it in smaller batches", helperPath: helperPath)
+            }
+        }
+        return try await inject(batch: batch)
     }
 
     /// The most bytes one `inject(batch:)` may carry, lengths included.

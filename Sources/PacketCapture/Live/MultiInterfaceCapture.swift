@@ -66,13 +66,28 @@ public final class MultiInterfaceCapture: Sendable {
     /// - Parameter lookahead: nil chooses `defaultLookahead(for: options.timeout)`.
     public static func open(interfaces: [String], options: CaptureOptions = CaptureOptions(),
                             lookahead: Duration? = nil) async throws(CaptureError) -> MultiInterfaceCapture {
+        try await open(interfaces: interfaces, filters: [:], options: options, lookahead: lookahead)
+    }
+
+    /// `open(interfaces:options:lookahead:)` with a filter per interface, as
+    /// dumpcap's `-i a -f icmp -i b -f udp`: `filters[name]` replaces
+    /// `options.filter` for the interface `name`; the others keep `options.filter`.
+    /// - Throws: `.invalidArgument` when `filters` names an interface that is not
+    ///   in `interfaces` (before anything is opened).
+    public static func open(interfaces: [String], filters: [String: String], options: CaptureOptions = CaptureOptions(),
+                            lookahead: Duration? = nil) async throws(CaptureError) -> MultiInterfaceCapture {
         guard !interfaces.isEmpty else {
             throw CaptureError(.invalidArgument, "MultiInterfaceCapture.open needs at least one interface name")
+        }
+        if let stray = filters.keys.sorted().first(where: { !interfaces.contains($0) }) {
+            throw CaptureError(.invalidArgument, "filters names \(stray), which is not among the interfaces (\(interfaces.joined(separator: ", "))); key each filter by one of them")
         }
         var opened: [LiveCapture] = []
         do throws(CaptureError) {
             for name in interfaces {
-                opened.append(try await LiveCapture.open(interface: name, options: options))
+                var own = options
+                if let filter = filters[name] { own.filter = filter }
+                opened.append(try await LiveCapture.open(interface: name, options: own))
             }
             return try MultiInterfaceCapture(captures: opened, lookahead: lookahead ?? defaultLookahead(for: options.timeout))
         } catch {

@@ -226,7 +226,7 @@ extension SessionIO {
             }
             // the loop sends waiting requests before it polls again
         case .reply:
-            if case .ready(let ready) = message { linkType = LinkType(rawValue: ready.linkType) }
+            if case .ready(let ready) = message { linkType = LinkType(linuxDLT: ready.linkType) }
             let resumption: Resumption? = session.state.withLock { s in
                 let out = s.outstanding
                 s.outstanding = nil

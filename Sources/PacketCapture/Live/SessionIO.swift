@@ -148,7 +148,7 @@ final class SessionIO {
             var deadline: Int64 = .max
             var abandon = false
             var closeExpired = false
-            let mayWrite = machine.helloSeen && !machine.isKilled
+            let mayWrite = machine.mayWriteRequests
 
             session.state.withLock { s in
                 if !s.waiters.isEmpty {

@@ -99,8 +99,11 @@ struct SessionStateMachine {
     var acceptsPackets: Bool { state == .capturing }
     /// Whether the client has killed the helper (what it still sends is discarded).
     var isKilled: Bool { if case .killed = state { true } else { false } }
-    /// Whether hello arrived (requests may be written).
-    var helloSeen: Bool { if case .awaitingHello = state { false } else { true } }
+    /// Whether requests may be written: from the spawn on, until the client kills the
+    /// helper. The session's first request is pipelined behind the spawn instead of
+    /// waiting a round trip for hello: the helper reads it only after writing hello,
+    /// and any reply before hello is still a violation (`frameReceived`).
+    var mayWriteRequests: Bool { !isKilled }
 
     /// The earliest deadline the driver must wake up for, or `.max`.
     var nextDeadline: Int64 {

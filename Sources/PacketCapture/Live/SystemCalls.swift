@@ -23,7 +23,7 @@ struct Errno: Error, Hashable, CustomStringConvertible {
 
 /// Builds the typed error for a failed call in the client itself.
 func systemCallError(_ function: String, _ errno: Errno, _ advice: String = "") -> CaptureError {
-    CaptureError(.systemCallFailed, "\(function) failed: \(errno) (errno \(errno.rawValue))" + (advice.isEmpty ? "" : "; \(advice)"))
+    CaptureError(systemCall: SystemCallError(systemCall: function, errno: errno.rawValue), advice: advice)
 }
 
 /// A raw file descriptor owned by exactly one party, which closes it once.

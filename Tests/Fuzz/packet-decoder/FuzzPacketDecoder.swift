@@ -6,7 +6,8 @@
 // - every layer the walk records lies inside the packet, in order, and the end
 //   offset is inside it too;
 // - every accessor of every header view can be read (each read is bounds-checked);
-// - decoding is deterministic (two walks give equal layers);
+// - decoding is deterministic (two walks give equal layers), and the one-pass
+//   common-case path (Ethernet + IPv4/IPv6 + TCP/UDP) gives what the general walk gives;
 // - an ICMP/ICMPv6 error's embedded packet decodes under the same rules.
 
 func check(_ condition: Bool, _ message: @autoclosure () -> String) {
@@ -102,6 +103,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let sum = DecodedPacket.withDecoded(unsafeBytes: buffer, linkType: linkType) { packet in
         let again = PacketLayers.decode(packet.bytes, linkType: linkType)
         check(again == packet.layers, "two walks differ")
+        // Ethernet takes the one-pass common-case path when it can: the general walk must agree.
+        var walked = PacketLayers(linkType: 0)
+        PacketLayers.decodeByWalk(packet.bytes, linkType: linkType, into: &walked)
+        check(walked == packet.layers, "the common-case path and the general walk differ")
         return touchEverything(packet, depth: 0)
     }
     return sum == 42 ? 0 : 0

@@ -1,26 +1,34 @@
-import PacketCapture
-
-/// Link-type names as tcpdump prints them ("link-type EN10MB (Ethernet)"):
+/// Names of link types as tcpdump prints them ("link-type EN10MB (Ethernet)"):
 /// libpcap's pcap_datalink_val_to_name and pcap_datalink_val_to_description,
-/// copied from libpcap 1.10 (the CLI never links libpcap). A test checks every
-/// entry against the installed libpcap.
+/// copied from libpcap 1.10 (the library never links libpcap). A test checks
+/// every entry against the installed libpcap.
 extension LinkType {
-    /// libpcap's short name ("EN10MB", "LINUX_SLL2"), nil for a value it does not name.
-    var pcapName: String? { Self.pcapNames[Self.dltValue(rawValue)]?.name }
+    /// libpcap's short name ("EN10MB", "LINUX_SLL2", "RAW"); nil for a value it does not name.
+    public var name: String? { Self.names[Self.libpcapDLT(rawValue)]?.name }
 
-    /// libpcap's description ("Ethernet"), nil for a value it does not name.
-    var pcapDescription: String? { Self.pcapNames[Self.dltValue(rawValue)]?.description }
+    /// libpcap's description ("Ethernet", "Linux cooked v2", "Raw IP"); nil for a value it does not name.
+    public var longName: String? { Self.names[Self.libpcapDLT(rawValue)]?.description }
 
-    /// What tcpdump prints after "link-type ": "EN10MB (Ethernet)", or the
-    /// number for a value libpcap does not name.
-    var tcpdumpName: String {
-        guard let entry = Self.pcapNames[Self.dltValue(rawValue)] else { return String(rawValue) }
+    /// What tcpdump prints after "link-type " for a file of this link type:
+    /// "EN10MB (Ethernet)", or the number for a value libpcap does not name.
+    public var tcpdumpName: String {
+        guard let entry = Self.names[Self.libpcapDLT(rawValue)] else { return String(rawValue) }
         return "\(entry.name) (\(entry.description))"
     }
 
-    /// Files carry LINKTYPE_ values, which equal the DLT_ values except for a few
-    /// (pcap-common.c's linktype_to_dlt): LINKTYPE_RAW 101 is DLT_RAW (12 on Linux), ...
-    static func dltValue(_ value: UInt32) -> UInt32 {
+    /// The link type libpcap calls `name` ("EN10MB", "RAW"; case-insensitive,
+    /// as pcap_datalink_name_to_val); nil for a name it does not know.
+    public init?(name: String) {
+        let upper = name.uppercased()
+        guard let entry = Self.names.first(where: { $0.value.name == upper }) else { return nil }
+        self.init(linuxDLT: entry.key)
+    }
+
+    /// The DLT_ value libpcap gives a file's LINKTYPE_ value when it reads the
+    /// file (pcap-common.c's linktype_to_dlt), to look names up by: LINKTYPE_RAW
+    /// 101 is DLT_RAW 12, and so on; other values, 12 itself included (files
+    /// from old libpcaps), stand for themselves.
+    static func libpcapDLT(_ value: UInt32) -> UInt32 {
         switch value {
         case 100: 11    // LINKTYPE_ATM_RFC1483
         case 101: 12    // LINKTYPE_RAW
@@ -31,8 +39,8 @@ extension LinkType {
         }
     }
 
-    /// DLT value → (name, description), as libpcap 1.10's dlt_choices.
-    static let pcapNames: [UInt32: (name: String, description: String)] = [
+    /// DLT_ value → (name, description), as libpcap 1.10's dlt_choices.
+    static let names: [UInt32: (name: String, description: String)] = [
         0: ("NULL", "BSD loopback"),
         1: ("EN10MB", "Ethernet"),
         6: ("IEEE802", "Token ring"),
