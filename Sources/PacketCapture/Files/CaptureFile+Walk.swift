@@ -113,7 +113,7 @@ extension CaptureFile {
     /// record). After a throw, `count` holds the complete packets before the damage.
     public func countPackets(into count: inout Int) throws(CaptureFileError) {
         var walker = try makeWalker()
-        var loop = PacketCountLoop(file: self, filter: nil)
+        var loop = EveryPacketCountLoop(file: self)
         defer { count += loop.count }
         try walk(&walker, &loop)
     }
@@ -193,5 +193,26 @@ extension CaptureFile {
         let e = error.with(path: displayName)
         if isStream { streamFailure = e }
         return e
+    }
+}
+
+/// Counts every packet without handing out views (`countPackets(into:)`; the
+/// filtered count is `PacketCountLoop`, beside the filter it needs).
+struct EveryPacketCountLoop: WalkLoop {
+    unowned(unsafe) let file: CaptureFile
+    var count = 0
+
+    mutating func run<W: RecordWalker>(_ walker: inout W) throws(CaptureFileError) {
+        var w = walker   // locals stay in registers; the inouts would be stored every record
+        var n = 0
+        defer {
+            walker = w
+            count &+= n
+        }
+        do {
+            while try w.skipPacket() { n &+= 1 }
+        } catch {
+            throw file.failed(error)
+        }
     }
 }
