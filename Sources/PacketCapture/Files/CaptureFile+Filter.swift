@@ -57,6 +57,10 @@ extension CaptureFile {
     /// `swiftcap read --count FILTER` runs). After a throw, `count` holds the
     /// matches before the damage.
     public func countPackets(matching filter: PacketFilter, into count: inout Int) async throws {
+        if filter.matchesEverything {
+            // A blank filter: the plain count, with no helper and no program.
+            return try await withTaskExecutorPreference(try streamReadExecutor()) { try countPackets(into: &count) }
+        }
         try await withTaskExecutorPreference(try streamReadExecutor()) {
             try await filter.prepare(for: self)
             var walker = try makeWalker()
@@ -102,12 +106,12 @@ extension CaptureFile {
     }
 }
 
-/// Counts packets without handing out views: all of them (no filter), or those
-/// a filter accepts, stopping at one it has no program for (`unprepared`), with
-/// which the next run starts.
+/// Counts the packets a filter accepts without handing out views, stopping at one
+/// it has no program for (`unprepared`), with which the next run starts. (Every
+/// packet, for a blank filter: `EveryPacketCountLoop`.)
 struct PacketCountLoop: WalkLoop {
     unowned(unsafe) let file: CaptureFile
-    let filter: PacketFilter?
+    let filter: PacketFilter
     var count = 0
     var unprepared: PacketView?
 
@@ -119,10 +123,6 @@ struct PacketCountLoop: WalkLoop {
             count &+= n
         }
         do {
-            guard let filter, !filter.matchesEverything else {
-                while try w.skipPacket() { n &+= 1 }
-                return
-            }
             // The program stays at hand while the link type (and byte order) does.
             var linkType: LinkType?
             var swapped = false

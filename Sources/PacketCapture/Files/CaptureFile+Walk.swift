@@ -196,8 +196,9 @@ extension CaptureFile {
     }
 }
 
-/// Counts every packet without handing out views (`countPackets(into:)`; the
-/// filtered count is `PacketCountLoop`, beside the filter it needs).
+/// Counts every packet without handing out views (`countPackets(into:)`, and
+/// `countPackets(matching:into:)` with a blank filter; the filtered count is
+/// `PacketCountLoop`, beside the filter it needs).
 struct EveryPacketCountLoop: WalkLoop {
     unowned(unsafe) let file: CaptureFile
     var count = 0
